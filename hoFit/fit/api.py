@@ -1,0 +1,219 @@
+"""Fit a clip from Python: ``result = fit_clip(clip, config)``.
+
+Pipeline: targets from the clip's cues -> hand initialization from 2D keypoints -> object pose search
+-> stages of joint optimization -> `FitResult`. Resuming from a saved result skips the initialization
+and the stages already done.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from hoFit.config.core import to_dict
+from hoFit.config.schema import Config
+from hoFit.errors import HoFitError
+from hoFit.fit.init_hand import initialize_hand
+from hoFit.fit.init_object import initialize_object
+from hoFit.fit.optimize import run_stage
+from hoFit.fit.problem import FitParameters, build_fit_data, pose_scene
+from hoFit.fit.result import FitResult, HandTrack, ObjectTrack
+from hoFit.geometry.rotations import matrix_to_axis_angle, matrix_to_rotation_6d, rotation_6d_to_matrix, to_matrix
+from hoFit.utils.device import resolve_device
+
+__all__ = ["prepare_template", "fit_clip"]
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_template(clip, config: Config):
+    """The clip's object template at the clip's metric scale (decimated per the config), and the extra
+    scale factor that ``object.scale`` asks for relative to the clip's (1.0 when unset)."""
+    template = clip.load_template(max_faces=config.object.max_faces)
+    relative = 1.0 if config.object.scale is None else float(config.object.scale) / float(clip.object_scale)
+    return template, relative
+
+
+def _pca_from_axis_angle(layer, articulation: torch.Tensor) -> torch.Tensor:
+    """Least-squares PCA coefficients (T, C) of a (T, 45) articulation that includes the mean pose."""
+    centred = articulation - layer.hands_mean
+    components = layer.hands_components  # (C, 45)
+    return torch.linalg.lstsq(components.T, centred.T).solution.T
+
+
+def fit_clip(
+    clip,
+    config: Config | None = None,
+    progress: bool = True,
+    callback: Callable | None = None,
+    resume: FitResult | str | Path | None = None,
+    start_stage: int | None = None,
+) -> FitResult:
+    """Fit hands and object to every frame of ``clip``.
+
+    Args:
+        clip: a `hoFit.data.clip.Clip` with hand keypoints and object masks and/or boxes.
+        config: a `Config` (defaults to the built-in defaults).
+        progress: show progress bars.
+        callback: called as ``callback(stage, iteration, hand_vertices, object_vertices)`` after every step
+            (e.g. a fitting-progress video recorder).
+        resume: a saved result (or its directory) to continue from: its parameters replace the
+            initialization, and stages before ``start_stage`` are skipped.
+        start_stage: first stage to run when resuming (default: all stages after the saved ones, i.e.
+            the number of stages recorded in the saved loss history).
+
+    Returns:
+        The `FitResult`.
+    """
+    from hoFit.models.hand import hand_layer_from_config
+    from hoFit.models.objects import sdf_grid
+
+    config = config or Config()
+    device = resolve_device(config.device)
+    dtype = torch.float32
+    generator = torch.Generator().manual_seed(config.seed)
+    fit_cfg = config.fit
+    timings: dict[str, float] = {}
+    events: list[str] = []
+    if not clip.hands:
+        raise HoFitError(f"clip '{clip.name}' has no hand cues; hoFit needs at least one hand's 2D keypoints")
+    if len(clip.hands) > 2:
+        raise HoFitError(f"clip '{clip.name}' has {len(clip.hands)} hands; hoFit fits one or two")
+
+    start = time.perf_counter()
+    template, base_scale = prepare_template(clip, config)
+    object_vertices, object_faces = template.to_torch(device=device, dtype=dtype)
+    sdf = sdf_grid(template, resolution=fit_cfg.sdf_resolution).to(device=device, dtype=dtype)
+    layers = [hand_layer_from_config(config.hand, side=hand.side).to(device) for hand in clip.hands]
+    data = build_fit_data(clip, fit_cfg.roi_resolution, fit_cfg.roi_scale, device, dtype)
+    timings["setup"] = time.perf_counter() - start
+    T = clip.num_frames
+    num_pca = config.hand.num_pca_comps
+
+    if isinstance(resume, (str, Path)):
+        resume = FitResult.load(resume)
+    if resume is not None:
+        if resume.num_frames != T or len(resume.hands) != len(clip.hands):
+            raise HoFitError(
+                f"cannot resume: the saved result has {resume.num_frames} frames and {len(resume.hands)} hands, "
+                f"the clip {T} frames and {len(clip.hands)} hands"
+            )
+        params = _params_from_result(resume, layers, base_scale * clip.object_scale, device, dtype)
+        first_stage = start_stage if start_stage is not None else len(resume.losses)
+        losses = dict(resume.losses)
+        timings.update({k: v for k, v in resume.timings.items() if k not in timings})
+        hand_missing = [torch.as_tensor(h.missing, device=device) for h in resume.hands]
+    else:
+        first_stage = 0
+        losses = {}
+        start = time.perf_counter()
+        hand_inits = []
+        for hand, layer in zip(data.hands, layers):
+            hand_inits.append(
+                initialize_hand(
+                    layer, hand.keypoints, hand.confidence, hand.present, data.K, fit_cfg.hand_init, num_pca, generator
+                )
+            )
+        timings["init_hand"] = time.perf_counter() - start
+        start = time.perf_counter()
+        obj_init = initialize_object(
+            object_vertices * base_scale, object_faces, data.object_masks, data.object_valid, data.object_boxes,
+            data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
+        )
+        timings["init_object"] = time.perf_counter() - start
+        params = FitParameters(
+            hand_orient=[h.global_orient.clone() for h in hand_inits],
+            hand_pca=[h.articulation.clone() for h in hand_inits],
+            hand_betas=[h.betas[None].clone() for h in hand_inits],
+            hand_transl=[h.transl.clone() for h in hand_inits],
+            object_rot=matrix_to_rotation_6d(obj_init.rotation).clone(),
+            object_transl=obj_init.translation.clone(),
+            object_log_scale=torch.zeros(1, device=device, dtype=dtype),
+        )
+        hand_missing = [h.missing for h in hand_inits]
+        for i, h in enumerate(hand_inits):
+            if bool(h.missing.any()):
+                events.append(f"hand {i}: frames {torch.nonzero(h.missing).flatten().tolist()} interpolated (no usable keypoints)")
+        if not bool(data.object_present.all()):
+            missing = torch.nonzero(~data.object_present).flatten().tolist()
+            events.append(f"object: frames {missing} have no cue; their pose is driven by smoothness and the hand")
+
+    for index, stage in enumerate(fit_cfg.stages):
+        if index < first_stage:
+            continue
+        history, seconds = run_stage(
+            stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
+            fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.log_every, progress, callback, events,
+        )
+        losses[stage.name] = history
+        timings[stage.name] = seconds
+
+    result = _build_result(clip, config, params, layers, object_vertices, object_faces, base_scale, template, hand_missing, data)
+    result.losses = losses
+    result.timings = timings
+    result.log = events
+    for event in events:
+        logger.info(event)
+    return result
+
+
+def _params_from_result(result: FitResult, layers, base_scale: float, device, dtype) -> FitParameters:
+    """Parameters of a saved result; ``base_scale`` is the absolute scale that log-scale 0 stands for."""
+    def tensor(x):
+        return torch.as_tensor(np.asarray(x), device=device, dtype=dtype)
+
+    orient, pca, betas, transl = [], [], [], []
+    for hand, layer in zip(result.hands, layers):
+        orient.append(matrix_to_rotation_6d(to_matrix(tensor(hand.global_orient))))
+        pca.append(_pca_from_axis_angle(layer, tensor(hand.articulation)))
+        betas.append(tensor(hand.betas)[None])
+        transl.append(tensor(hand.transl))
+    return FitParameters(
+        hand_orient=orient, hand_pca=pca, hand_betas=betas, hand_transl=transl,
+        object_rot=matrix_to_rotation_6d(tensor(result.object.rotation)),
+        object_transl=tensor(result.object.translation),
+        object_log_scale=torch.log(torch.tensor([result.object.scale / base_scale], device=device, dtype=dtype)),
+    )
+
+
+def _build_result(clip, config, params, layers, object_vertices, object_faces, base_scale, template, hand_missing, data) -> FitResult:
+    with torch.no_grad():
+        state = pose_scene(params, layers, object_vertices, base_scale)
+        hands = []
+        for i, (layer, out) in enumerate(zip(layers, state.hand_outputs)):
+            hands.append(
+                HandTrack(
+                    side=layer.side,
+                    global_orient=matrix_to_axis_angle(rotation_6d_to_matrix(params.hand_orient[i])).cpu().numpy(),
+                    articulation=out.articulation.cpu().numpy(),
+                    betas=params.hand_betas[i][0].cpu().numpy(),
+                    transl=params.hand_transl[i].cpu().numpy(),
+                    vertices=out.vertices.cpu().numpy(),
+                    keypoints=out.keypoints.cpu().numpy(),
+                    faces=layer.faces.cpu().numpy(),
+                    missing=hand_missing[i].cpu().numpy().astype(bool),
+                )
+            )
+        obj = ObjectTrack(
+            rotation=state.object_rotation.cpu().numpy(),
+            translation=state.object_translation.cpu().numpy(),
+            scale=float(state.object_scale.item()) * float(clip.object_scale),
+            vertices=state.object_vertices.cpu().numpy(),
+            faces=object_faces.cpu().numpy(),
+            missing=(~data.object_present).cpu().numpy(),
+            template=str(clip.template),
+        )
+    config_data = to_dict(config)
+    return FitResult(
+        clip_name=clip.name,
+        frame_indices=np.arange(clip.num_frames),
+        intrinsics=clip.intrinsics.to_dict(),
+        hands=hands,
+        object=obj,
+        config=config_data,
+    )

@@ -1,0 +1,167 @@
+"""Settings of the fit: initialization, stages, loss weights.
+
+Loss weights are keyed exactly like the loss terms (`LOSS_TERMS`); a weight of 0 skips the term's
+computation, and an unknown name is rejected when the config is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hoFit.errors import HoFitError
+
+__all__ = ["LOSS_TERMS", "PARAMETER_GROUPS", "StageConfig", "HandInitConfig", "ObjectInitConfig", "FitConfig"]
+
+LOSS_TERMS: dict[str, str] = {
+    "object_silhouette": "occlusion-aware L2 between the rendered object silhouette and the object mask",
+    "hand_silhouette": "L2 between the rendered hand silhouette and the hand mask",
+    "hand_keypoints_2d": "confidence-weighted robust reprojection error of the 21 hand keypoints",
+    "pca_prior": "squared norm of the articulation's PCA coefficients",
+    "joint_limits": "squared violation of the hand model's per-joint angle limits",
+    "shape_prior": "squared norm of the hand shape coefficients",
+    "scale_prior": "squared log-ratio of the object's scale to the template's given scale",
+    "hand_smoothness": "squared velocity of hand vertices over time (cm^2)",
+    "object_smoothness": "squared velocity of object vertices over time (cm^2)",
+    "coarse_interaction": "squared distance between hand and object centroids in frames where they touch (cm^2)",
+    "collision": "squared penetration depth of hand in object and object in hand (and hand in hand) (cm^2)",
+    "contact": "contact regions near the object surface pulled onto it, penetrating ones pushed out (cm^2)",
+}
+
+# Parameter groups that a stage may optimize.
+PARAMETER_GROUPS = ("hand_global", "hand_articulation", "hand_shape", "object_pose", "object_scale")
+
+
+def _check_weights(weights: dict[str, float], where: str) -> None:
+    unknown = sorted(set(weights) - set(LOSS_TERMS))
+    if unknown:
+        raise HoFitError(
+            f"{where}: unknown loss term '{unknown[0]}'; known terms: {', '.join(LOSS_TERMS)}"
+        )
+    negative = [name for name, value in weights.items() if value < 0]
+    if negative:
+        raise HoFitError(f"{where}: loss weight '{negative[0]}' must be >= 0, got {weights[negative[0]]}")
+
+
+@dataclass
+class StageConfig:
+    """One optimization stage over the whole clip.
+
+    Attributes:
+        name: shown in logs and loss curves.
+        iterations: Adam steps.
+        lr: learning rate of translations (metres).
+        rotation_lr_factor: multiplies ``lr`` for rotations, articulation and shape (HOMan used 10).
+        weights: loss weight per term name (see `LOSS_TERMS`); missing terms weigh 0.
+        optimize: parameter groups updated in this stage (see `PARAMETER_GROUPS`).
+    """
+
+    name: str = "stage"
+    iterations: int = 50
+    lr: float = 1e-2
+    rotation_lr_factor: float = 10.0
+    weights: dict[str, float] = field(default_factory=dict)
+    optimize: list[str] = field(default_factory=lambda: list(PARAMETER_GROUPS[:4]))
+
+    def __post_init__(self) -> None:
+        _check_weights(self.weights, f"stage '{self.name}'")
+        unknown = sorted(set(self.optimize) - set(PARAMETER_GROUPS))
+        if unknown:
+            raise HoFitError(
+                f"stage '{self.name}': unknown parameter group '{unknown[0]}'; known: {', '.join(PARAMETER_GROUPS)}"
+            )
+        if self.iterations < 0:
+            raise HoFitError(f"stage '{self.name}': iterations must be >= 0, got {self.iterations}")
+        if self.lr <= 0:
+            raise HoFitError(f"stage '{self.name}': lr must be > 0, got {self.lr}")
+
+
+@dataclass
+class HandInitConfig:
+    """Per-frame hand initialization from 2D keypoints.
+
+    Attributes:
+        rotation_hypotheses: global rotations tried per frame (uniform on SO(3) plus the PnP solutions).
+        rigid_iterations: Adam steps on rotation and translation for every hypothesis.
+        iterations: Adam steps on the best hypothesis with articulation.
+        lr: Adam learning rate.
+        smoothing_sigma: temporal Gaussian smoothing of the initial trajectory (frames; 0 disables).
+        robust_sigma: Geman-McClure scale of the keypoint error, as a fraction of the hand box size.
+    """
+
+    rotation_hypotheses: int = 24
+    rigid_iterations: int = 40
+    iterations: int = 60
+    lr: float = 0.05
+    smoothing_sigma: float = 1.0
+    robust_sigma: float = 0.2
+
+
+@dataclass
+class ObjectInitConfig:
+    """Object pose initialization by many silhouette-fitted pose hypotheses (as in PHOSA and HOMan).
+
+    Attributes:
+        hypotheses: rotation hypotheses, shared by all frames as tracks (uniform on SO(3)).
+        iterations: Adam steps for every hypothesis at ``resolution``.
+        resolution: side of the square region of interest, pixels, for scoring hypotheses.
+        refine_top: best tracks (by mean mask IoU) refined at ``refine_resolution``.
+        refine_iterations: Adam steps of the refinement.
+        refine_resolution: pixels.
+        lr: Adam learning rate (translations; rotations use 10x).
+        smoothness: weight of the track's temporal smoothness during the search.
+    """
+
+    hypotheses: int = 48
+    iterations: int = 25
+    resolution: int = 40
+    refine_top: int = 4
+    refine_iterations: int = 40
+    refine_resolution: int = 80
+    lr: float = 0.01
+    smoothness: float = 10.0
+
+
+def _default_stages() -> list[StageConfig]:
+    stage1 = {
+        "object_silhouette": 1.0,
+        "hand_keypoints_2d": 50.0,
+        "pca_prior": 0.004,
+        "joint_limits": 1.0,
+        "shape_prior": 0.01,
+        "hand_smoothness": 0.05,
+        "object_smoothness": 0.05,
+        "coarse_interaction": 0.01,
+    }
+    stage2 = dict(stage1, coarse_interaction=0.0, collision=0.1, contact=0.1)
+    return [
+        StageConfig(name="stage1", iterations=60, lr=5e-3, weights=stage1),
+        StageConfig(name="stage2", iterations=40, lr=2e-3, weights=stage2),
+    ]
+
+
+@dataclass
+class FitConfig:
+    """Everything the fitter does after the clip is loaded.
+
+    Attributes:
+        stages: optimization stages, run in order; each starts from the previous one's result.
+        hand_init, object_init: initialization settings.
+        roi_resolution: side (pixels) of the square region of interest rendered around hand and object.
+        roi_scale: the region's side relative to the union box of hand and object.
+        keypoint_robust_sigma: Geman-McClure scale of the 2D keypoint error (fraction of the hand box).
+        contact_distance: contact attraction range, metres.
+        sdf_resolution: voxels per side of the object's signed-distance grid.
+        num_pca_comps: articulation PCA components optimized.
+        log_every: loss-history logging period, iterations.
+    """
+
+    stages: list[StageConfig] = field(default_factory=_default_stages)
+    hand_init: HandInitConfig = field(default_factory=HandInitConfig)
+    object_init: ObjectInitConfig = field(default_factory=ObjectInitConfig)
+    roi_resolution: int = 96
+    roi_scale: float = 1.3
+    keypoint_robust_sigma: float = 0.2
+    contact_distance: float = 0.01
+    sdf_resolution: int = 48
+    num_pca_comps: int = 15
+    log_every: int = 1

@@ -1,0 +1,223 @@
+"""Hand initialization from 2D keypoints, without a learned regressor.
+
+Per frame, many global-rotation hypotheses are tried at once: for each, the translation that best
+explains the 2D keypoints with the rest-pose hand of metric size is solved in closed form (linear least
+squares, which also fixes the depth from the hand's size), then every hypothesis is refined by Adam on
+the robust keypoint reprojection error; the best one per frame gets its articulation fitted under the
+PCA and joint-limit priors. Frames without a usable hand cue are interpolated, and the trajectory is
+smoothed over time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from hoFit.fit.config import HandInitConfig
+from hoFit.fit.losses import gmof, joint_limit_loss, pca_prior_loss
+from hoFit.fit.temporal import fill_missing, gaussian_smooth
+from hoFit.geometry.cameras import project_points
+from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
+
+__all__ = ["HandInit", "solve_translation", "initialize_hand"]
+
+MIN_KEYPOINTS = 4
+
+
+@dataclass
+class HandInit:
+    """Initial hand parameters for a clip of T frames.
+
+    Attributes:
+        global_orient: (T, 6) 6D rotation of the wrist (camera frame).
+        articulation: (T, C) PCA coefficients of the articulation.
+        transl: (T, 3) metres.
+        betas: (S,) shape (zeros: the initialization keeps the mean shape).
+        missing: (T,) bool, frames interpolated for lack of a usable keypoint cue.
+        keypoint_error: (T,) mean reprojection error in pixels of the chosen hypothesis (NaN if missing).
+    """
+
+    global_orient: torch.Tensor
+    articulation: torch.Tensor
+    transl: torch.Tensor
+    betas: torch.Tensor
+    missing: torch.Tensor
+    keypoint_error: torch.Tensor
+
+
+def solve_translation(points: torch.Tensor, pixels: torch.Tensor, weights: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Translation that best projects rotated model points onto pixels (linear least squares).
+
+    For a fixed rotation, ``u = fx (X + t)_x / (X + t)_z + cx`` is linear in t after multiplying by the
+    depth: ``fx t_x - (u - cx) t_z = (u - cx) X_z - fx X_x`` (and likewise for v).
+
+    Args:
+        points: (B, N, 3) model points already rotated into the camera's axes, metres.
+        pixels: (B, N, 2) target pixels.
+        weights: (B, N) non-negative weights (0 ignores a point).
+        K: (B, 3, 3) or (3, 3) intrinsics.
+
+    Returns:
+        (B, 3) translations, metres.
+    """
+    K = K.expand(points.shape[0], 3, 3)
+    fx, fy = K[:, 0, 0, None], K[:, 1, 1, None]
+    du = pixels[..., 0] - K[:, 0, 2, None]
+    dv = pixels[..., 1] - K[:, 1, 2, None]
+    zero = torch.zeros_like(du)
+    rows_u = torch.stack([fx.expand_as(du), zero, -du], dim=-1)
+    rows_v = torch.stack([zero, fy.expand_as(dv), -dv], dim=-1)
+    rhs_u = du * points[..., 2] - fx * points[..., 0]
+    rhs_v = dv * points[..., 2] - fy * points[..., 1]
+    A = torch.cat([rows_u, rows_v], dim=1)  # (B, 2N, 3)
+    b = torch.cat([rhs_u, rhs_v], dim=1)
+    w = torch.cat([weights, weights], dim=1)[..., None]
+    normal = (A * w).transpose(1, 2) @ A + 1e-9 * torch.eye(3, dtype=A.dtype, device=A.device)
+    return torch.linalg.solve(normal, ((A * w).transpose(1, 2) @ b[..., None]))[..., 0]
+
+
+def initialize_hand(
+    layer,
+    keypoints: torch.Tensor,
+    confidence: torch.Tensor,
+    present: torch.Tensor,
+    K: torch.Tensor,
+    config: HandInitConfig,
+    num_pca_comps: int,
+    generator: torch.Generator | None = None,
+) -> HandInit:
+    """Fit the hand model to each frame's 2D keypoints.
+
+    Args:
+        layer: a `HandLayer` (its ``forward(global_orient, articulation, betas, transl)``).
+        keypoints: (T, 21, 2) pixels, hoFit order.
+        confidence: (T, 21) in [0, 1], 0 = missing joint.
+        present: (T,) bool, frames where the hand was detected.
+        K: (3, 3) intrinsics of the full image.
+        config: initialization settings.
+        num_pca_comps: PCA components of the articulation.
+        generator: random generator (CPU) for the rotation hypotheses.
+
+    Returns:
+        `HandInit` on the keypoints' device.
+    """
+    device, dtype = keypoints.device, keypoints.dtype
+    T = keypoints.shape[0]
+    confidence = torch.where(torch.isfinite(keypoints).all(-1), confidence, torch.zeros_like(confidence))
+    usable = present & ((confidence > 0).sum(-1) >= MIN_KEYPOINTS)
+    frames = torch.nonzero(usable).flatten()
+    betas = torch.zeros(1, layer.num_betas, dtype=dtype, device=device)
+    pca = torch.zeros(len(frames), num_pca_comps, dtype=dtype, device=device)
+    missing = ~usable
+    if len(frames) == 0:
+        raise ValueError("hand initialization: no frame has a hand with at least 4 confident keypoints")
+
+    target = torch.nan_to_num(keypoints[frames])
+    weights = confidence[frames]
+    box_size = _keypoint_box_size(target, weights)  # (N,) pixels
+    rest = layer(
+        global_orient=torch.zeros(1, 3, dtype=dtype, device=device),
+        articulation=torch.zeros(1, num_pca_comps, dtype=dtype, device=device),
+        betas=betas,
+        transl=torch.zeros(1, 3, dtype=dtype, device=device),
+    ).keypoints[0]
+    H = max(int(config.rotation_hypotheses), 1)
+    rotations = random_rotations(H, generator=generator, dtype=dtype).to(device)  # (H, 3, 3)
+    N = len(frames)
+    rot = rotations[None].expand(N, H, 3, 3).reshape(N * H, 3, 3)
+    rotated = rest[None] @ rot.transpose(1, 2)
+    rep_target = target.repeat_interleave(H, 0)
+    rep_weights = weights.repeat_interleave(H, 0)
+    transl0 = solve_translation(rotated, rep_target, rep_weights, K)
+    # The layer rotates about its root joint J0 (x = R (x_rest - J0) + J0 + t), the solve above about the
+    # origin (x = R x_rest + t'): hence t = t' + R J0 - J0.
+    root = rest[0]
+    transl0 = transl0 + (root[None] @ rot.transpose(1, 2))[:, 0] - root[None]
+    transl0 = transl0.clamp_min(torch.tensor([-10.0, -10.0, 0.05], dtype=dtype, device=device))
+
+    # Rigid refinement of every hypothesis (articulation free but strongly regularized).
+    orient6d = matrix_to_rotation_6d(rot).clone().requires_grad_(True)
+    transl = transl0.clone().requires_grad_(True)
+    pca_h = torch.zeros(N * H, num_pca_comps, dtype=dtype, device=device, requires_grad=True)
+    rep_scale = box_size.repeat_interleave(H, 0)
+    optimizer = torch.optim.Adam(
+        [{"params": [orient6d, pca_h], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}]
+    )
+    rep_betas = betas.expand(N * H, -1)
+    for _ in range(config.rigid_iterations):
+        optimizer.zero_grad()
+        per_hyp = _hypothesis_losses(
+            layer, orient6d, pca_h, rep_betas, transl, K, rep_target, rep_weights, rep_scale, config.robust_sigma
+        )
+        (per_hyp.sum() + 1e-3 * pca_h.pow(2).sum()).backward()
+        optimizer.step()
+    with torch.no_grad():
+        per_hyp = _hypothesis_losses(
+            layer, orient6d, pca_h, rep_betas, transl, K, rep_target, rep_weights, rep_scale, config.robust_sigma
+        ).view(N, H)
+        best = per_hyp.argmin(dim=1) + torch.arange(N, device=device) * H
+    orient_best = orient6d.detach()[best].clone().requires_grad_(True)
+    transl_best = transl.detach()[best].clone().requires_grad_(True)
+    pca = pca_h.detach()[best].clone().requires_grad_(True)
+
+    # Articulation refinement of the chosen hypothesis.
+    optimizer = torch.optim.Adam(
+        [{"params": [orient_best, pca], "lr": config.lr}, {"params": [transl_best], "lr": config.lr * 0.1}]
+    )
+    frame_betas = betas.expand(N, -1)
+    limits = getattr(layer, "joint_limits", None)
+    for _ in range(config.iterations):
+        optimizer.zero_grad()
+        per_frame = _hypothesis_losses(
+            layer, orient_best, pca, frame_betas, transl_best, K, target, weights, box_size, config.robust_sigma
+        )
+        loss = per_frame.sum() + 0.004 * pca_prior_loss(pca) * N
+        if limits is not None:
+            angles = layer.anatomical_angles(layer.articulation_axis_angle(pca))
+            loss = loss + joint_limit_loss(angles, limits.to(dtype)) * N
+        loss.backward()
+        optimizer.step()
+
+    with torch.no_grad():
+        out = layer(
+            global_orient=orient_best, articulation=pca, betas=frame_betas, transl=transl_best
+        )
+        projected = project_points(out.keypoints, K)
+        error = ((projected - target).norm(dim=-1) * (weights > 0)).sum(-1) / (weights > 0).sum(-1).clamp(min=1)
+
+    full_orient = torch.zeros(T, 6, dtype=dtype, device=device)
+    full_pca = torch.zeros(T, num_pca_comps, dtype=dtype, device=device)
+    full_transl = torch.zeros(T, 3, dtype=dtype, device=device)
+    full_error = torch.full((T,), float("nan"), dtype=dtype, device=device)
+    full_orient[frames] = orient_best.detach()
+    full_pca[frames] = pca.detach()
+    full_transl[frames] = transl_best.detach()
+    full_error[frames] = error
+    # Rotations are interpolated and smoothed as 6D vectors, re-orthonormalised afterwards.
+    full_orient, full_pca, full_transl = (fill_missing(x, usable) for x in (full_orient, full_pca, full_transl))
+    if config.smoothing_sigma > 0 and T > 1:
+        full_orient = gaussian_smooth(full_orient, config.smoothing_sigma)
+        full_pca = gaussian_smooth(full_pca, config.smoothing_sigma)
+        full_transl = gaussian_smooth(full_transl, config.smoothing_sigma)
+    full_orient = matrix_to_rotation_6d(rotation_6d_to_matrix(full_orient))
+    return HandInit(full_orient, full_pca, full_transl, betas[0].detach(), missing, full_error)
+
+
+def _keypoint_box_size(keypoints: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(N,) longer side of the box around confident keypoints, pixels (at least 1)."""
+    big = torch.finfo(keypoints.dtype).max
+    known = (weights > 0)[..., None]
+    low = torch.where(known, keypoints, torch.full_like(keypoints, big)).min(dim=1).values
+    high = torch.where(known, keypoints, torch.full_like(keypoints, -big)).max(dim=1).values
+    return (high - low).max(dim=-1).values.clamp(min=1.0)
+
+
+def _hypothesis_losses(layer, orient6d, pca, betas, transl, K, target, weights, scale, robust_sigma) -> torch.Tensor:
+    """(B,) robust keypoint reprojection loss of each hypothesis."""
+    out = layer(global_orient=orient6d, articulation=pca, betas=betas, transl=transl)
+    projected = project_points(out.keypoints, K)
+    error = (projected - target).norm(dim=-1) / scale[:, None]
+    penalty = gmof(error, robust_sigma) * weights
+    behind = torch.relu(0.05 - out.keypoints[..., 2]).sum(-1)  # keep the hand in front of the camera
+    return penalty.sum(-1) / weights.sum(-1).clamp(min=1e-8) + behind

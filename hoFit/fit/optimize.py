@@ -1,0 +1,117 @@
+"""Staged optimization of all hands and the object over a whole clip.
+
+Each stage runs Adam over the parameter groups it names, minimizing the weighted sum of the loss terms
+whose weight is non-zero. A step whose loss or gradients are not finite is rejected: the parameters go
+back to their previous values, the learning rate is halved, and the event is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from hoFit.fit.config import StageConfig
+from hoFit.fit.problem import FitData, FitParameters, compute_losses, pose_scene
+
+__all__ = ["run_stage"]
+
+logger = logging.getLogger(__name__)
+
+# Groups whose learning rate is multiplied by the stage's rotation_lr_factor (HOMan's convention).
+_FAST_GROUPS = ("hand_articulation", "hand_shape")
+
+
+def _param_groups(params: FitParameters, stage: StageConfig) -> list[dict]:
+    groups = params.groups()
+    fast = stage.lr * stage.rotation_lr_factor
+    out = []
+    for name in stage.optimize:
+        if name == "hand_global":
+            out.append({"params": params.hand_orient, "lr": fast, "name": "hand_orient"})
+            out.append({"params": params.hand_transl, "lr": stage.lr, "name": "hand_transl"})
+        elif name == "object_pose":
+            out.append({"params": [params.object_rot], "lr": fast, "name": "object_rot"})
+            out.append({"params": [params.object_transl], "lr": stage.lr, "name": "object_transl"})
+        elif groups[name]:
+            out.append({"params": groups[name], "lr": fast if name in _FAST_GROUPS else stage.lr, "name": name})
+    return [g for g in out if g["params"]]
+
+
+def run_stage(
+    stage: StageConfig,
+    params: FitParameters,
+    data: FitData,
+    layers,
+    object_vertices: torch.Tensor,
+    object_faces: torch.Tensor,
+    sdf,
+    base_scale: float,
+    settings,
+    keypoint_robust_sigma: float,
+    contact_distance: float,
+    log_every: int = 1,
+    progress: bool = True,
+    callback: Callable | None = None,
+    events: list[str] | None = None,
+) -> tuple[dict[str, list[float]], float]:
+    """Run one stage in place on ``params``.
+
+    Returns:
+        (history, seconds): per-term weighted loss values every ``log_every`` iterations ("total"
+        included), and the stage's wall time.
+    """
+    events = events if events is not None else []
+    weights = {name: w for name, w in stage.weights.items() if w > 0}
+    history: dict[str, list[float]] = {name: [] for name in list(weights) + ["total"]}
+    groups = _param_groups(params, stage)
+    optimized = [p for g in groups for p in g["params"]]
+    for p in params.all():
+        p.requires_grad_(any(p is q for q in optimized))
+    start = time.perf_counter()
+    if stage.iterations == 0 or not groups:
+        return history, 0.0
+    optimizer = torch.optim.Adam(groups)
+    bar = tqdm(range(stage.iterations), desc=stage.name, disable=not progress, leave=False)
+    for iteration in bar:
+        saved = params.snapshot()
+        optimizer.zero_grad()
+        state = pose_scene(params, layers, object_vertices, base_scale)
+        terms = compute_losses(
+            state, params, data, layers, object_faces, sdf, weights, settings,
+            keypoint_robust_sigma, contact_distance, base_scale,
+        )
+        weighted = {name: weights[name] * value for name, value in terms.items()}
+        total = torch.stack(list(weighted.values())).sum() if weighted else None
+        if total is None:
+            break
+        total.backward()
+        finite = bool(torch.isfinite(total)) and all(
+            p.grad is None or bool(torch.isfinite(p.grad).all()) for p in optimized
+        )
+        if not finite:
+            params.load_(saved)
+            for group in optimizer.param_groups:
+                group["lr"] *= 0.5
+            message = f"{stage.name} iteration {iteration}: non-finite loss or gradient, step rejected, lr halved"
+            events.append(message)
+            logger.warning(message)
+            continue
+        optimizer.step()
+        if iteration % log_every == 0 or iteration == stage.iterations - 1:
+            for name, value in weighted.items():
+                history[name].append(float(value))
+            history["total"].append(float(total))
+        if progress:
+            bar.set_postfix(loss=f"{float(total):.4g}")
+        if callback is not None:
+            callback(
+                stage.name, iteration,
+                [out.vertices.detach() for out in state.hand_outputs], state.object_vertices.detach(),
+            )
+    for p in params.all():
+        p.requires_grad_(False)
+    return history, time.perf_counter() - start
