@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 # subcommand name -> module under hoFit.cli
 SUBCOMMANDS: dict[str, str] = {
+    "fit": "fit",
     "info": "info",
 }
 
@@ -34,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in SUBCOMMANDS.items():
         module = importlib.import_module(f"hoFit.cli.{module_name}")
         summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
-        sub = subparsers.add_parser(name, help=summary, description=(module.__doc__ or "").strip())
+        sub = subparsers.add_parser(
+            name, help=summary, description=(module.__doc__ or "").strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         verbosity = sub.add_mutually_exclusive_group()
         verbosity.add_argument("-q", "--quiet", action="store_true", help="print only errors and final paths")
         verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")

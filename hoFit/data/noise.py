@@ -466,13 +466,10 @@ def _swap_hand_frames(hands: list, swapped: np.ndarray) -> list:
         masks = (MaskSequence(*(p[0] for p in parts)), MaskSequence(*(p[1] for p in parts)))
     else:
         masks = (a.masks, b.masks)
-    if a.boxes is None or b.boxes is None:
-        # without boxes on both, a box cannot follow the swapped cues: drop boxes where presence moved
-        boxes = tuple(None if h.boxes is None else np.where((swapped & ~p)[:, None], np.nan, h.boxes)
-                      for h, p in zip(hands, present))
+    if a.boxes is None or b.boxes is None:  # a box cannot follow cues to a hand without boxes: drop it
+        boxes = tuple(None if h.boxes is None else np.where(swapped[:, None], np.nan, h.boxes) for h in hands)
     if a.masks is None or b.masks is None:
-        masks = tuple(None if h.masks is None else _without_frames(h.masks, swapped & ~p)
-                      for h, p in zip(hands, present))
+        masks = tuple(None if h.masks is None else _without_frames(h.masks, swapped) for h in hands)
     return [HandCues(h.side, kp[i], conf[i], present[i], boxes[i], masks[i]) for i, h in enumerate(hands)]
 
 

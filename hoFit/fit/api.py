@@ -148,7 +148,8 @@ def fit_clip(
             continue
         history, seconds = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
-            fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.log_every, progress, callback, events,
+            fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer, fit_cfg.log_every,
+            progress, callback, events,
         )
         losses[stage.name] = history
         timings[stage.name] = seconds

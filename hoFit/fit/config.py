@@ -7,6 +7,7 @@ computation, and an unknown name is rejected when the config is built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from hoFit.errors import HoFitError
 
@@ -148,7 +149,10 @@ class FitConfig:
         hand_init, object_init: initialization settings.
         roi_resolution: side (pixels) of the square region of interest rendered around hand and object.
         roi_scale: the region's side relative to the union box of hand and object.
-        keypoint_robust_sigma: Geman-McClure scale of the 2D keypoint error (fraction of the hand box).
+        keypoint_normalizer: pixel length that divides 2D keypoint errors: "hand_box" (longer side of the
+            hand's box: resolution-independent) or "image_width" (HOMan's choice).
+        keypoint_robust_sigma: Geman-McClure scale of the normalised 2D keypoint error; null for a plain
+            squared error.
         contact_distance: contact attraction range, metres.
         sdf_resolution: voxels per side of the object's signed-distance grid.
         num_pca_comps: articulation PCA components optimized.
@@ -160,7 +164,8 @@ class FitConfig:
     object_init: ObjectInitConfig = field(default_factory=ObjectInitConfig)
     roi_resolution: int = 96
     roi_scale: float = 1.3
-    keypoint_robust_sigma: float = 0.2
+    keypoint_normalizer: Literal["hand_box", "image_width"] = "hand_box"
+    keypoint_robust_sigma: float | None = 0.2
     contact_distance: float = 0.01
     sdf_resolution: int = 48
     num_pca_comps: int = 15

@@ -51,8 +51,9 @@ def run_stage(
     sdf,
     base_scale: float,
     settings,
-    keypoint_robust_sigma: float,
+    keypoint_robust_sigma: float | None,
     contact_distance: float,
+    keypoint_normalizer: str = "hand_box",
     log_every: int = 1,
     progress: bool = True,
     callback: Callable | None = None,
@@ -82,7 +83,7 @@ def run_stage(
         state = pose_scene(params, layers, object_vertices, base_scale)
         terms = compute_losses(
             state, params, data, layers, object_faces, sdf, weights, settings,
-            keypoint_robust_sigma, contact_distance, base_scale,
+            keypoint_robust_sigma, contact_distance, base_scale, keypoint_normalizer,
         )
         weighted = {name: weights[name] * value for name, value in terms.items()}
         total = torch.stack(list(weighted.values())).sum() if weighted else None

@@ -257,9 +257,10 @@ def compute_losses(
     sdf,
     weights: dict[str, float],
     settings,
-    keypoint_robust_sigma: float,
+    keypoint_robust_sigma: float | None,
     contact_distance: float,
     base_scale: float,
+    keypoint_normalizer: str = "hand_box",
 ) -> dict[str, torch.Tensor]:
     """Unweighted values of every loss term whose weight is non-zero (terms that do not apply, e.g. a
     hand silhouette without hand masks, are left out)."""
@@ -285,9 +286,10 @@ def compute_losses(
         values = []
         for hand, out in zip(data.hands, state.hand_outputs):
             projected = project_points(out.keypoints, data.K)
+            scale = hand.box_size if keypoint_normalizer == "hand_box" else float(data.image_size[1])
             values.append(
                 L.keypoint_reprojection_loss(
-                    projected, torch.nan_to_num(hand.keypoints), hand.confidence, hand.box_size, keypoint_robust_sigma
+                    projected, torch.nan_to_num(hand.keypoints), hand.confidence, scale, keypoint_robust_sigma
                 )
             )
         terms["hand_keypoints_2d"] = torch.stack(values).sum()

@@ -109,8 +109,9 @@ def mediapipe_unavailable_reason() -> str | None:
     """None when ``mediapipe`` can be imported, else a one-line reason with what to install."""
     if importlib.util.find_spec("mediapipe") is None:
         return (
-            "mediapipe is not installed; install the optional extra: pip install \"hofit[perception]\" "
-            "(or pip install --no-deps mediapipe absl-py flatbuffers certifi beside opencv-python-headless)"
+            "mediapipe is not installed (optional, for hand keypoints): pip install --no-deps mediapipe absl-py "
+            "flatbuffers certifi  (--no-deps keeps opencv-contrib-python from clashing with opencv-python-headless); "
+            "then run `hofit models`. Or pass --no-hands to detect object cues only"
         )
     try:
         from mediapipe.tasks.python import vision  # noqa: F401

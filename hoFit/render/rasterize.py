@@ -215,15 +215,15 @@ class _Raster:
                 continue
             n = int(cum[b - 1] - starts[a])
             rep = torch.repeat_interleave(torch.arange(a, b, device=self.device), cnt[a:b], output_size=n)
-            local = torch.arange(n, device=self.device) + (starts[a] - starts[rep])
-            ints = itab[:, rep]
+            local = torch.arange(n, device=self.device) + (starts[a] - starts.index_select(0, rep))
+            ints = itab.index_select(1, rep)
             ly = local // ints[2]
             lx = local - ly * ints[2]
             xi = ints[0] + lx
             yi = ints[1] + ly
             pix = ints[3] + yi * W + xi
-            gface = active[rep]
-            self._eval_chunk(ftab[:, rep], xi.to(self.dtype), yi.to(self.dtype), pix, gface, cut2,
+            gface = active.index_select(0, rep)
+            self._eval_chunk(ftab.index_select(1, rep), xi.to(self.dtype), yi.to(self.dtype), pix, gface, cut2,
                              covered, dist_key, depth_key)
         return covered, dist_key, depth_key
 
@@ -249,17 +249,18 @@ class _Raster:
         if cut2 is not None:
             near = (~inside) & (d2min < cut2)
             idx = torch.nonzero(near).squeeze(1)
-            key = (d2min[idx].float().view(torch.int32).long() << 32) | gface[idx]
-            dist_key.scatter_reduce_(0, pix[idx], key, reduce="amin", include_self=True)
+            key = (d2min.index_select(0, idx).float().view(torch.int32).long() << 32) | gface.index_select(0, idx)
+            dist_key.scatter_reduce_(0, pix.index_select(0, idx), key, reduce="amin", include_self=True)
         idx = torch.nonzero(inside).squeeze(1)
-        p_in = pix[idx]
-        covered[p_in] = True
+        p_in = pix.index_select(0, idx)
+        covered.index_fill_(0, p_in, True)
         if depth_key is not None:
             # screen-space barycentrics: lambda_{(i+2)%3} = oriented cross_i / |2 area|
-            inv_area = t[19, idx]
-            invz = (cross[0][idx] * t[18, idx] + cross[1][idx] * t[16, idx] + cross[2][idx] * t[17, idx]) * inv_area
+            ti = t.index_select(1, idx)
+            c0, c1, c2 = (c.index_select(0, idx) for c in cross)
+            invz = (c0 * ti[18] + c1 * ti[16] + c2 * ti[17]) * ti[19]
             depth = 1.0 / invz
-            key = (depth.float().view(torch.int32).long() << 32) | gface[idx]
+            key = (depth.float().view(torch.int32).long() << 32) | gface.index_select(0, idx)
             depth_key.scatter_reduce_(0, p_in, key, reduce="amin", include_self=True)
 
     # ----------------------------------------------------------------------- differentiable re-evaluation

@@ -43,7 +43,7 @@ def test_penetration_matches_trimesh_signed_distance():
     assert np.allclose(depth, ref, atol=1e-9)
 
 
-def test_intersection_volume_of_two_boxes_and_two_spheres():
+def test_intersection_volume_of_overlapping_boxes():
     a_v, a_f = _box(0.04)
     b_v, b_f = _box(0.04, centre=(0.02, 0.0, 0.0))
     vol = intersection_volume(a_v[None], a_f, b_v, b_f, voxel_size=0.002)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
+from hoFit.data.clip import Clip, GroundTruth, HandCues, HandGroundTruth, ObjectCues
+from hoFit.data.frames import ArrayFrames
 from hoFit.fit.result import FitResult, HandTrack, ObjectTrack
+from hoFit.geometry.cameras import CameraIntrinsics
 
 WIDTH, HEIGHT = 64, 48
-INTRINSICS = {"fx": 60.0, "fy": 60.0, "cx": 31.5, "cy": 23.5, "width": WIDTH, "height": HEIGHT}
+INTRINSICS = {"fx": 200.0, "fy": 200.0, "cx": 31.5, "cy": 23.5, "width": WIDTH, "height": HEIGHT}
 
 
 def make_result(num_frames: int = 3, with_hand: bool = True) -> FitResult:
@@ -69,3 +72,28 @@ def make_frames(num_frames: int = 3) -> np.ndarray:
     for t in range(num_frames):
         frames.append(np.stack([(u * 4) % 256, (v * 5) % 256, np.full_like(u, 40 + 30 * t)], -1))
     return np.asarray(frames, np.uint8)
+
+
+def make_clip(result: FitResult, ground_truth: bool = True, hand_shift=(0.0, 0.0, 0.0),
+              object_shift=(0.0, 0.0, 0.0)) -> Clip:
+    """A clip with the result's frames and intrinsics; its ground truth is the result's own hand keypoints
+    and object pose, moved by ``hand_shift`` / ``object_shift`` (metres)."""
+    num = result.num_frames
+    gt = None
+    if ground_truth:
+        hands = [HandGroundTruth(joints=np.asarray(h.keypoints) + np.asarray(hand_shift, np.float32))
+                 for h in result.hands]
+        gt = GroundTruth(object_rotation=np.asarray(result.object.rotation),
+                         object_translation=np.asarray(result.object.translation) + np.asarray(object_shift, np.float32),
+                         hands=hands)
+    return Clip(
+        frames=ArrayFrames(make_frames(num)),
+        intrinsics=CameraIntrinsics(**INTRINSICS),
+        hands=[HandCues(h.side, np.zeros((num, 21, 2), np.float32), np.zeros((num, 21), np.float32))
+               for h in result.hands],
+        object=ObjectCues.always_present(num),
+        template="procedural:sphere",
+        ground_truth=gt,
+        name="unit_clip",
+        fps=7.0,
+    )

@@ -95,17 +95,26 @@ def object_in_hand_penetration(
 ) -> torch.Tensor:
     """(T, Vo) penetration depth (metres, >= 0) of each object vertex inside the closed hand mesh.
 
+    Only vertices inside the hand's bounding box of their frame are tested (the others cannot be inside).
     Inside-ness comes from the generalized winding number (no gradient); the depth is the exact distance
     to the hand surface, differentiable with respect to both meshes.
     """
     from hoFit.models.objects.distance import point_mesh_distance, winding_number
 
+    depth = object_vertices.new_zeros(object_vertices.shape[:-1])
     with torch.no_grad():
-        inside = winding_number(object_vertices, hand_vertices, hand_closed_faces) > 0.5
-    if not bool(inside.any()):
-        return object_vertices.new_zeros(object_vertices.shape[:-1])
-    distance = point_mesh_distance(object_vertices, hand_vertices, hand_closed_faces)
-    return distance * inside.to(distance.dtype)
+        low = hand_vertices.min(dim=1, keepdim=True).values
+        high = hand_vertices.max(dim=1, keepdim=True).values
+        in_box = ((object_vertices >= low) & (object_vertices <= high)).all(dim=-1)  # (T, Vo)
+        frame, vertex = torch.nonzero(in_box, as_tuple=True)
+        if len(frame) == 0:
+            return depth
+        inside = winding_number(object_vertices[frame, vertex][:, None], hand_vertices[frame], hand_closed_faces)[:, 0] > 0.5
+        frame, vertex = frame[inside], vertex[inside]
+    if len(frame) == 0:
+        return depth
+    distance = point_mesh_distance(object_vertices[frame, vertex][:, None], hand_vertices[frame], hand_closed_faces)[:, 0]
+    return depth.index_put((frame, vertex), distance)
 
 
 def collision_loss(

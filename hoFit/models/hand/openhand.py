@@ -9,7 +9,7 @@ How it is made:
    proportions: hand length (wrist to middle fingertip) ~18.5 cm, palm breadth ~8.5 cm.
 2. A smooth implicit surface around it: tapered capsules per phalanx, a rounded palm slab with
    metacarpal ridges, thenar and hypothenar eminences and a wrist stub, merged by smooth unions.
-3. Marching tetrahedra on a 1.6 mm grid, quadric decimation to ~1,000 vertices, then tangential
+3. Marching tetrahedra on a 2 mm grid, quadric decimation to ~1,000 vertices, then tangential
    relaxation with re-projection onto the implicit surface: a closed, oriented 2-manifold.
 4. Skinning weights from each vertex's distance to the body parts (restricted to its own finger chain
    and the palm), diffused over the mesh; a joint regressor that reproduces the skeleton exactly from
@@ -43,6 +43,7 @@ from hoFit.models.hand.implicit import (
     smooth_min,
 )
 from hoFit.models.hand.mesh import vertex_normals
+from hoFit.models.hand.remesh import isotropic_remesh, target_edge_length
 
 __all__ = [
     "OpenHandSpec",
@@ -75,9 +76,9 @@ _TIP_OF = {"thumb": 0, "index": 1, "middle": 2, "ring": 3, "pinky": 4}
 class OpenHandSpec:
     """Build settings. Defaults produce the shipped asset; changing them changes the model."""
 
-    grid_step: float = 0.0016  # metres, marching-tetrahedra grid
-    target_vertices: int = 1000
-    relax_iterations: int = 4
+    grid_step: float = 0.0020  # metres, marching-tetrahedra grid
+    target_vertices: int = 1050
+    remesh_iterations: int = 8
     num_pca_poses: int = 3000
     seed: int = 20240601
 
@@ -227,20 +228,14 @@ def _mesh(field: _HandField, spec: OpenHandSpec) -> tuple[np.ndarray, np.ndarray
         if (values[face_slice] <= 0).any() or (values[:, face_slice] <= 0).any() or (values[:, :, face_slice] <= 0).any():
             raise RuntimeError("OpenHand field touches the meshing box: enlarge the box")
     vertices, faces = marching_tetrahedra(values, lo, step)
-    target_faces = 2 * spec.target_vertices - 4
+    # Quadric decimation to a few thousand faces, then isotropic remeshing on the implicit surface.
     vertices, faces = fast_simplification.simplify(
-        vertices.astype(np.float64), faces.astype(np.int64), target_count=target_faces, agg=7.0
+        vertices.astype(np.float64), faces.astype(np.int64), target_count=4 * spec.target_vertices
     )
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
-    # Tangential relaxation towards the neighbours' centroid, then projection onto the zero set.
-    neighbours = _neighbour_matrix(faces, len(vertices))
-    for _ in range(spec.relax_iterations):
-        normals = vertex_normals(vertices, faces)
-        delta = neighbours @ vertices - vertices
-        delta -= normals * np.einsum("vi,vi->v", delta, normals)[:, None]
-        vertices = _project(field, vertices + 0.5 * delta)
-    return vertices, faces
+    length = target_edge_length(vertices, faces, spec.target_vertices)
+    return isotropic_remesh(vertices, faces, length, lambda p: _project(field, p), iterations=spec.remesh_iterations)
 
 
 def _project(field: _HandField, points: np.ndarray, iterations: int = 3) -> np.ndarray:

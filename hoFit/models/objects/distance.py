@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = ["MeshProximity", "mesh_proximity", "point_mesh_distance", "winding_number"]
@@ -68,7 +69,12 @@ def _shape(x: object) -> object:
 
 def _broadcast(points: torch.Tensor, vertices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
     """Broadcast leading dims and flatten them: -> points (B, N, 3), vertices (B, V, 3), batch shape."""
-    batch = torch.broadcast_shapes(points.shape[:-2], vertices.shape[:-2])
+    try:
+        batch = np.broadcast_shapes(tuple(points.shape[:-2]), tuple(vertices.shape[:-2]))
+    except ValueError as exc:
+        raise ValueError(
+            f"batch dims of points {tuple(points.shape)} and vertices {tuple(vertices.shape)} do not broadcast"
+        ) from exc
     p = points.expand(*batch, *points.shape[-2:]).reshape(-1, *points.shape[-2:])
     v = vertices.expand(*batch, *vertices.shape[-2:]).reshape(-1, *vertices.shape[-2:])
     return p, v, tuple(batch)
@@ -80,40 +86,47 @@ def _face_corners(vertices: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Te
     return vertices[:, faces[:, 0]], vertices[:, faces[:, 1]], vertices[:, faces[:, 2]]
 
 
-def _sq_dist_to_segment(w: torch.Tensor, e: torch.Tensor, inv_len2: torch.Tensor) -> torch.Tensor:
-    """Squared distance from points (offset w = p - start) to segments of direction e; shapes broadcast."""
-    t = ((w * e).sum(-1) * inv_len2).clamp(0.0, 1.0)
-    return (w - t.unsqueeze(-1) * e).square().sum(-1)
+def _components(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return x[..., 0], x[..., 1], x[..., 2]
+
+
+def _dot(u: tuple, v: tuple) -> torch.Tensor:
+    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2]
+
+
+def _cross(u: tuple, v: tuple) -> tuple:
+    return (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+
+
+def _sub(u: tuple, v: tuple) -> tuple:
+    return (u[0] - v[0], u[1] - v[1], u[2] - v[2])
 
 
 def _triangle_sq_distance(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Squared distance between points p (..., 3) and triangles (a, b, c) (..., 3) (broadcast).
+    """Squared distance between points p (..., 3) and triangles (a, b, c) (..., 3) (leading dims broadcast).
 
     The closest point is either the orthogonal projection onto the triangle's plane, when it falls inside
     the triangle, or the closest point on one of the three edges. Degenerate (zero-area) triangles use the
-    edges only.
+    edges only. Computed on x/y/z components (reductions over a size-3 axis are slow on CPU).
     """
-    e0, e1, e2 = b - a, c - b, a - c
-    n = torch.linalg.cross(e0, -e2, dim=-1)
-    n2 = n.square().sum(-1)
-    wa, wb, wc = p - a, p - b, p - c
+    pc, ac, bc, cc = _components(p), _components(a), _components(b), _components(c)
+    e0, e1, e2 = _sub(bc, ac), _sub(cc, bc), _sub(ac, cc)
+    n = _cross(e0, _sub(cc, ac))
+    n2 = _dot(n, n)
+    wa, wb, wc = _sub(pc, ac), _sub(pc, bc), _sub(pc, cc)
     # Inside test against the three in-plane inward edge normals n x e_i.
-    inside = (
-        ((wa * torch.linalg.cross(n, e0, dim=-1)).sum(-1) >= 0)
-        & ((wb * torch.linalg.cross(n, e1, dim=-1)).sum(-1) >= 0)
-        & ((wc * torch.linalg.cross(n, e2, dim=-1)).sum(-1) >= 0)
-        & (n2 > _EPS)
-    )
-    plane = (wa * n).sum(-1).square() / n2.clamp_min(_EPS)
+    s0 = _dot(wa, _cross(n, e0))
+    s1 = _dot(wb, _cross(n, e1))
+    s2 = _dot(wc, _cross(n, e2))
+    inside = (torch.minimum(torch.minimum(s0, s1), s2) >= 0) & (n2 > _EPS)
+    plane = _dot(wa, n).square() / n2.clamp_min(_EPS)
 
-    def inv(e: torch.Tensor) -> torch.Tensor:
-        l2 = e.square().sum(-1)
-        return torch.where(l2 > _EPS, 1.0 / l2.clamp_min(_EPS), torch.zeros_like(l2))
-
-    edge = torch.minimum(
-        torch.minimum(_sq_dist_to_segment(wa, e0, inv(e0)), _sq_dist_to_segment(wb, e1, inv(e1))),
-        _sq_dist_to_segment(wc, e2, inv(e2)),
-    )
+    edge = None
+    for w, e in ((wa, e0), (wb, e1), (wc, e2)):
+        l2 = _dot(e, e)
+        t = (_dot(w, e) / l2.clamp_min(_EPS)).clamp(0.0, 1.0)
+        d2 = (w[0] - t * e[0]).square() + (w[1] - t * e[1]).square() + (w[2] - t * e[2]).square()
+        edge = d2 if edge is None else torch.minimum(edge, d2)
     return torch.where(inside, plane, edge)
 
 
@@ -252,9 +265,8 @@ def winding_number(points: torch.Tensor, vertices: torch.Tensor, faces: torch.Te
 
 def _solid_angle_sum(ra: torch.Tensor, rb: torch.Tensor, rc: torch.Tensor) -> torch.Tensor:
     """Sum over the face axis (-2) of signed solid angles of triangles seen from the origin (van Oosterom-Strackee)."""
-    la = torch.linalg.vector_norm(ra, dim=-1)
-    lb = torch.linalg.vector_norm(rb, dim=-1)
-    lc = torch.linalg.vector_norm(rc, dim=-1)
-    det = (ra * torch.linalg.cross(rb, rc, dim=-1)).sum(-1)
-    den = la * lb * lc + (ra * rb).sum(-1) * lc + (ra * rc).sum(-1) * lb + (rb * rc).sum(-1) * la
+    ra, rb, rc = _components(ra), _components(rb), _components(rc)
+    la, lb, lc = (torch.sqrt(_dot(r, r)) for r in (ra, rb, rc))
+    det = _dot(ra, _cross(rb, rc))
+    den = la * lb * lc + _dot(ra, rb) * lc + _dot(ra, rc) * lb + _dot(rb, rc) * la
     return (2.0 * torch.atan2(det, den)).sum(-1)

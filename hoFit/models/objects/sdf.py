@@ -38,7 +38,9 @@ from .template import ObjectTemplate
 __all__ = ["SDFGrid", "sdf_grid", "compute_sdf_grid", "default_cache_dir", "sdf_cache_path"]
 
 _CACHE_VERSION = 1
-_BLOCK = 8  # voxels per block edge for face culling
+_SEED_VOXELS = 1.5  # faces are tested exactly against voxels within this many voxels of their box
+_PAIR_CHUNK = 1 << 20
+_BAND_VOXELS = 0.75  # winding numbers are evaluated for every voxel this close to the surface (>= 0.5 needed)
 _SAMPLES_PER_REGION = 24
 
 
@@ -179,8 +181,8 @@ def compute_sdf_grid(template: ObjectTemplate, resolution: int = 64, padding: fl
     axis = torch.arange(resolution, dtype=torch.float64) * voxel
     points = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1) + origin  # (R, R, R, 3)
 
-    unsigned = _grid_unsigned_distance(points.float(), vertices.float(), faces, voxel)
-    inside = _grid_inside(points, unsigned, vertices, faces, voxel)
+    unsigned, _ = _grid_unsigned_distance(points.float(), vertices.float(), faces, origin.float(), voxel)
+    inside = _grid_inside(points.float(), unsigned, vertices.float(), faces, voxel)
     values = torch.where(inside, -unsigned, unsigned)
     return SDFGrid(values=values.float(), origin=origin.float(), voxel_size=voxel, mesh_hash=template.content_hash())
 
@@ -192,40 +194,86 @@ def _check_grid_args(resolution: int, padding: float) -> None:
         raise HoFitError(f"SDF padding must be a finite number of metres >= 0, got {padding!r}")
 
 
-def _grid_unsigned_distance(points: torch.Tensor, vertices: torch.Tensor, faces: torch.Tensor, voxel: float) -> torch.Tensor:
-    """Exact distance from every grid point (R, R, R, 3) to the triangles, with per-block face culling.
+def _grid_unsigned_distance(
+    points: torch.Tensor, vertices: torch.Tensor, faces: torch.Tensor, origin: torch.Tensor, voxel: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance from every grid point (R, R, R, 3) to the triangles, and which voxels are exact.
 
-    For a block of voxels, the distance to any point of the block is at most U = min over vertices of the
-    distance to the vertex's farthest block corner; a face can be nearest only if the gap between its
-    bounding box and the block's box is <= U.
+    1. Exact near the surface: every face is tested against the voxels of its bounding box grown by
+       ``_SEED_VOXELS``; a voxel within that distance of the surface meets its nearest face there.
+    2. Elsewhere, closest-face propagation: each voxel takes the nearest face of its nearest exact voxel
+       (Euclidean distance transform), then repeatedly tries the nearest faces of its 6 neighbours until
+       nothing improves. Results are true distances to faces (never below the exact value) and match the
+       exact distance up to rare float-level differences.
+
+    Returns:
+        distances (R, R, R) and a boolean (R, R, R) mask of the voxels computed exactly in step 1.
     """
     res = points.shape[0]
     a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]  # (F, 3)
     f_lo = torch.minimum(torch.minimum(a, b), c)
     f_hi = torch.maximum(torch.maximum(a, b), c)
-    starts = list(range(0, res, _BLOCK))
-    block_lo, block_hi, slices = [], [], []
-    for i in starts:
-        for j in starts:
-            for k in starts:
-                sl = (slice(i, min(i + _BLOCK, res)), slice(j, min(j + _BLOCK, res)), slice(k, min(k + _BLOCK, res)))
-                slices.append(sl)
-                block_lo.append(points[sl[0].start, sl[1].start, sl[2].start])
-                block_hi.append(points[sl[0].stop - 1, sl[1].stop - 1, sl[2].stop - 1])
-    blo, bhi = torch.stack(block_lo), torch.stack(block_hi)  # (NB, 3)
-    far = torch.maximum((vertices[None] - blo[:, None]).abs(), (vertices[None] - bhi[:, None]).abs())
-    upper = torch.linalg.vector_norm(far, dim=-1).min(1).values  # (NB,)
-    gap = torch.clamp(torch.maximum(f_lo[None] - bhi[:, None], blo[:, None] - f_hi[None]), min=0.0)
-    lower = torch.linalg.vector_norm(gap, dim=-1)  # (NB, F)
-    candidates = lower <= (upper[:, None] + 1e-6 * voxel)
+    i_lo = torch.floor((f_lo - origin) / voxel - _SEED_VOXELS).long().clamp(0, res - 1)
+    i_hi = torch.ceil((f_hi - origin) / voxel + _SEED_VOXELS).long().clamp(0, res - 1)
+    dims = i_hi - i_lo + 1  # (F, 3)
+    counts = dims.prod(1)
+    pair_face = torch.repeat_interleave(torch.arange(len(faces)), counts)
+    local = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    d = dims[pair_face]
+    ijk = i_lo[pair_face] + torch.stack([local // (d[:, 1] * d[:, 2]), (local // d[:, 2]) % d[:, 1], local % d[:, 2]], 1)
+    pair_voxel = (ijk[:, 0] * res + ijk[:, 1]) * res + ijk[:, 2]
+    flat_points = points.reshape(-1, 3)
+    pair_d2 = torch.cat([
+        _triangle_sq_distance(flat_points[pair_voxel[s : s + _PAIR_CHUNK]], a[pair_face[s : s + _PAIR_CHUNK]],
+                              b[pair_face[s : s + _PAIR_CHUNK]], c[pair_face[s : s + _PAIR_CHUNK]])
+        for s in range(0, len(pair_face), _PAIR_CHUNK)
+    ])
+    n_vox = res**3
+    best_d2 = torch.full((n_vox,), float("inf"), dtype=points.dtype).scatter_reduce(0, pair_voxel, pair_d2, "amin")
+    best_face = torch.full((n_vox,), -1, dtype=torch.long)
+    winners = pair_d2 <= best_d2[pair_voxel]
+    best_face[pair_voxel[winners]] = pair_face[winners]
+    exact = best_d2 <= (_SEED_VOXELS * voxel) ** 2
 
-    out = torch.empty(points.shape[:3], dtype=points.dtype)
-    for blk, sl in enumerate(slices):
-        ids = candidates[blk].nonzero().squeeze(1)
-        p = points[sl].reshape(-1, 1, 3)
-        d2 = _triangle_sq_distance(p, a[ids][None], b[ids][None], c[ids][None]).min(-1).values
-        out[sl] = d2.sqrt().reshape(out[sl].shape)
-    return out
+    # Step 2: start from the nearest exact voxel's face.
+    shape = (res, res, res)
+    _, nearest = ndimage.distance_transform_edt(~exact.reshape(shape).numpy(), return_indices=True)
+    nearest = torch.from_numpy(((nearest[0] * res + nearest[1]) * res + nearest[2]).reshape(-1))
+    far = (~exact).nonzero().squeeze(1)
+    _improve(far, best_face[nearest[far]], flat_points, a, b, c, best_d2, best_face)
+    offsets = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)]
+    active = torch.zeros(n_vox, dtype=torch.bool)
+    active[far] = True
+    grid_ijk = torch.stack(torch.meshgrid(*(torch.arange(res),) * 3, indexing="ij"), -1).reshape(-1, 3)
+    for _ in range(4 * res):  # each pass moves information by one voxel; stops when nothing changes
+        ids = (active & ~exact).nonzero().squeeze(1)
+        if ids.numel() == 0:
+            break
+        changed = torch.zeros(n_vox, dtype=torch.bool)
+        for off in offsets:
+            nb = (grid_ijk[ids] + torch.tensor(off)).clamp(0, res - 1)
+            nb_face = best_face[(nb[:, 0] * res + nb[:, 1]) * res + nb[:, 2]]
+            changed |= _improve(ids, nb_face, flat_points, a, b, c, best_d2, best_face)
+        active = torch.from_numpy(ndimage.binary_dilation(changed.reshape(shape).numpy()).reshape(-1))
+    return best_d2.sqrt().reshape(shape), exact.reshape(shape)
+
+
+def _improve(
+    ids: torch.Tensor, cand: torch.Tensor, points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
+    best_d2: torch.Tensor, best_face: torch.Tensor,
+) -> torch.Tensor:
+    """Try face ``cand[n]`` for voxel ``ids[n]``; keep it where nearer. -> (R^3,) mask of improved voxels."""
+    changed = torch.zeros(best_d2.shape, dtype=torch.bool)
+    ok = cand >= 0
+    ids, cand = ids[ok], cand[ok]
+    for s in range(0, len(ids), _PAIR_CHUNK):
+        i, f = ids[s : s + _PAIR_CHUNK], cand[s : s + _PAIR_CHUNK]
+        d2 = _triangle_sq_distance(points[i], a[f], b[f], c[f])
+        better = d2 < best_d2[i]
+        best_d2[i[better]] = d2[better]
+        best_face[i[better]] = f[better]
+        changed[i[better]] = True
+    return changed
 
 
 def _grid_inside(
@@ -233,13 +281,13 @@ def _grid_inside(
 ) -> torch.Tensor:
     """Inside flags (R, R, R) from the winding number, evaluated sparsely (see the module docstring).
 
-    Voxels farther than one voxel from the surface split into 6-connected regions that the surface cannot
+    Voxels farther than 0.75 voxel from the surface split into 6-connected regions that the surface cannot
     cross (crossing between two neighbours would put one of them within half a voxel of the surface).
     """
     shape = unsigned.shape
     flat_points = points.reshape(-1, 3)
     inside = torch.zeros(unsigned.numel(), dtype=torch.bool)
-    band = (unsigned <= voxel).reshape(-1)
+    band = (unsigned <= _BAND_VOXELS * voxel).reshape(-1)
     band_ids = band.nonzero().squeeze(1)
     if band_ids.numel():
         inside[band_ids] = winding_number(flat_points[band_ids], vertices, faces) > 0.5
