@@ -133,7 +133,7 @@ def _default_stages() -> list[StageConfig]:
         "object_smoothness": 0.05,
         "coarse_interaction": 0.01,
     }
-    stage2 = dict(stage1, coarse_interaction=0.0, collision=0.1, contact=0.1)
+    stage2 = {**{k: v for k, v in stage1.items() if k != "coarse_interaction"}, "collision": 0.1, "contact": 0.1}
     return [
         StageConfig(name="stage1", iterations=60, lr=5e-3, weights=stage1),
         StageConfig(name="stage2", iterations=40, lr=2e-3, weights=stage2),
