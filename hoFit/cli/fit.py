@@ -56,10 +56,13 @@ def run(args: argparse.Namespace) -> int:
         for event in result.log:
             print(f"  note: {event}")
     if clip.ground_truth is not None:
-        from hoFit.eval.evaluate import evaluate_result, write_metrics
+        from hoFit.eval.evaluate import evaluate_result, format_table, metrics_to_json
+        from hoFit.utils.files import write_json
 
         metrics = evaluate_result(result, clip)
-        write_metrics(out / "metrics.json", metrics)
+        write_json(out / "metrics.json", metrics_to_json(metrics))
+        if not args.quiet:
+            print(format_table(metrics))
     if not args.no_render:
         from hoFit.viz import render_all
 

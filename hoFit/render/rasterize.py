@@ -196,24 +196,18 @@ class _Raster:
             return covered, dist_key, depth_key
         cnt = counts[active]
         cum = torch.cumsum(cnt, 0)
-        total = int(cum[-1])
         # Integer per-face data gathered once per pair: x0, y0, box width, output offset of (b, mesh).
         itab = torch.stack([x0, y0, bw, self.pixbase], 0)[:, active]  # (4, A)
         ftab = self.table[:, active]  # (20, A)
-        # Chunk boundaries at face granularity so that a chunk holds at most max_pairs pairs (or one face).
-        n_chunks = -(-total // max_pairs)
-        if n_chunks > 1:
-            marks = torch.arange(1, n_chunks, device=self.device, dtype=cum.dtype) * max_pairs
-            cuts = torch.searchsorted(cum, marks, right=True)
-            bounds = torch.unique(torch.cat([cuts.new_zeros(1), cuts, cuts.new_full((1,), active.numel())]))
-            bounds = bounds.tolist()
-        else:
-            bounds = [0, active.numel()]
+        # Greedy chunks at face granularity: at most max_pairs pairs each (or one face if it alone has more).
         starts = cum - cnt
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if b <= a:
-                continue
-            n = int(cum[b - 1] - starts[a])
+        cum_host = cum.cpu()  # chunk bookkeeping on the host (the same tensor on CPU)
+        a, n_active = 0, active.numel()
+        while a < n_active:
+            done = int(cum_host[a - 1]) if a > 0 else 0
+            b = int(torch.searchsorted(cum_host, torch.tensor(done + max_pairs), right=True))
+            b = max(b, a + 1)
+            n = int(cum_host[b - 1]) - done
             rep = torch.repeat_interleave(torch.arange(a, b, device=self.device), cnt[a:b], output_size=n)
             local = torch.arange(n, device=self.device) + (starts[a] - starts.index_select(0, rep))
             ints = itab.index_select(1, rep)
@@ -225,6 +219,7 @@ class _Raster:
             gface = active.index_select(0, rep)
             self._eval_chunk(ftab.index_select(1, rep), xi.to(self.dtype), yi.to(self.dtype), pix, gface, cut2,
                              covered, dist_key, depth_key)
+            a = b
         return covered, dist_key, depth_key
 
     @staticmethod

@@ -42,7 +42,7 @@ def _mesh() -> trimesh.Trimesh:
 
 def _pose(t: int) -> tuple[np.ndarray, np.ndarray]:
     rotvec = np.array([0.3 + 0.05 * t, -0.4, 0.2])
-    trans = np.array([0.02 + 0.002 * t, -0.01, -0.45])  # in front of an OpenGL camera: z < 0
+    trans = np.array([0.02 + 0.002 * t, 0.05, -0.45])  # in front of an OpenGL camera: z < 0
     return rotvec.reshape(3, 1), trans
 
 
@@ -176,22 +176,41 @@ def test_ground_truth_cues(ho3d):
     assert inter / union > 0.85
 
 
+class _BoxHand:
+    """A stand-in hand layer: a 4 cm cube 10 cm in front of the object (OpenGL frame), whatever the pose."""
+
+    def __init__(self) -> None:
+        cube = trimesh.creation.box(extents=(0.04, 0.04, 0.04))
+        self.vertices = torch.as_tensor(np.asarray(cube.vertices) + [0.02, 0.05, -0.35], dtype=torch.float32)
+        self.faces = torch.as_tensor(np.asarray(cube.faces))
+
+    def __call__(self, global_orient, articulation, betas, transl):
+        class Out:
+            vertices = self.vertices.expand(global_orient.shape[0], -1, -1)
+
+        assert articulation.shape[1] == 45 and betas.shape[1] == 10 and transl.shape[1] == 3
+        return Out()
+
+
 def test_ground_truth_cues_with_a_hand_layer_and_noise(ho3d):
     from hoFit.data.noise import noise_level
-    from hoFit.models.hand import create_hand_layer
 
     root, ycb = ho3d
-    layer = create_hand_layer("openhand", "right", flat_hand_mean=True, use_pca=False)
+    layer = _BoxHand()
     clip = HO3D(root, ycb, split="train", sequences=["MC1"], frame_nb=2, step=1, cues="gt", hand_layer=layer)[0]
     gt_hand = clip.ground_truth.hands[0]
-    assert gt_hand.vertices is not None and gt_hand.vertices.shape[1] == layer.v_template.shape[0]
+    np.testing.assert_allclose(gt_hand.vertices[0], layer.vertices.numpy() * [1, -1, -1], atol=1e-6)
     hand_masks = clip.hands[0].masks
-    assert hand_masks is not None
-    # object pixels marked unknown are pixels where the hand is in front
-    unknown = clip.object.masks.unknown & clip.object.masks.available[:, None, None]
+    assert hand_masks is not None and hand_masks.mask.any(axis=(1, 2)).all()
+    # object pixels hidden by the hand are unknown, and only those
+    unknown = clip.object.masks.unknown
+    assert unknown.any()
     assert not (unknown & ~hand_masks.mask.astype(bool)).any()
+    assert not (clip.object.masks.mask.astype(bool) & hand_masks.mask.astype(bool)).any()
+    clean = HO3D(root, ycb, split="train", sequences=["MC1"], frame_nb=2, step=1, cues="gt")[0]
     noisy = HO3D(root, ycb, split="train", sequences=["MC1"], frame_nb=2, step=1, cues="gt", noise=noise_level(2))[0]
-    assert not np.array_equal(noisy.hands[0].keypoints, HO3D(root, ycb, split="train", sequences=["MC1"], frame_nb=2, step=1, cues="gt")[0].hands[0].keypoints)
+    assert not np.array_equal(noisy.hands[0].keypoints, clean.hands[0].keypoints)
+    assert noisy.meta["noise"]
 
 
 def test_bad_roots_and_missing_files(ho3d, tmp_path):

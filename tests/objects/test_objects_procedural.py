@@ -18,7 +18,7 @@ from hoFit.models.objects import (
 EXPECTED_EXTENTS = {
     "ball": (0.07, 0.07, 0.07),
     "can": (0.066, 0.066, 0.122),
-    "mug": (0.08 + 0.03 + 0.011, 0.08, 0.095),
+    "mug": (0.08 + 0.03 + 0.011 / 2, 0.08, 0.095),  # body + reach + half the handle thickness
     "bottle": (0.07, 0.07, 0.22),
     "glass": (0.07, 0.07, 0.12),
     "mobile_phone": (0.071, 0.147, 0.008),
@@ -27,7 +27,7 @@ EXPECTED_EXTENTS = {
     "light_bulb": (0.06, 0.06, 0.11),
     "scissors": (None, 0.17, 0.008),
     "plate": (0.26, 0.26, 0.02),
-    "jug": (0.12 + 0.045 + 0.016, 0.12, 0.20),
+    "jug": (0.12 + 0.045 + 0.016 / 2, 0.12, 0.20),
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 from viz_factories import make_clip, make_result
 
 from hoFit.cli import eval as eval_cli
+from hoFit.eval.evaluate import evaluate_result
 from hoFit.cli import render as render_cli
 from hoFit.errors import HoFitError
 from hoFit.viz.outputs import render_all
@@ -72,12 +73,12 @@ def test_render_cli_gif_without_clip_warns_and_uses_grey(tmp_path, caplog):
 
 def test_evaluate_result_against_shifted_ground_truth():
     result = make_result(num_frames=4)
-    exact = eval_cli.evaluate_result(result, make_clip(result), plausibility=False)
+    exact = evaluate_result(result, make_clip(result), plausibility=False)
     assert exact["joint_error"] == pytest.approx(0.0, abs=1e-5)
     assert exact["object_add"] == pytest.approx(0.0, abs=1e-5)
     assert exact["object_rotation_error"] == pytest.approx(0.0, abs=1e-3)
     # hand keypoints off by 1 cm along x: unaligned error 1 cm, Procrustes-aligned 0; object off by 2 cm in z
-    shifted = eval_cli.evaluate_result(result, make_clip(result, hand_shift=(0.01, 0, 0), object_shift=(0, 0, 0.02)),
+    shifted = evaluate_result(result, make_clip(result, hand_shift=(0.01, 0, 0), object_shift=(0, 0, 0.02)),
                                        plausibility=False)
     assert shifted["joint_error"] == pytest.approx(1.0, abs=1e-4)
     assert shifted["joint_error_pa"] == pytest.approx(0.0, abs=1e-4)
@@ -90,7 +91,7 @@ def test_evaluate_result_against_shifted_ground_truth():
     # the fit moves at constant velocity: no jitter
     assert shifted["hand_jitter"] == pytest.approx(0.0, abs=1e-4)
     assert shifted.get_value("joint_error").unit == "cm"
-    no_gt = eval_cli.evaluate_result(result, None, plausibility=False)
+    no_gt = evaluate_result(result, None, plausibility=False)
     assert "joint_error" not in no_gt and "object_jitter" in no_gt
 
 

@@ -336,11 +336,11 @@ class HO3D(ClipDataset):
         hand_present = ~np.isnan(hand_boxes[:, 0]) | (confidence > 0).any(axis=1)
         if hand_masks is not None:
             hand_present |= hand_masks.mask.any(axis=(1, 2))
-            hand_masks = _drop_empty(hand_masks, hand_present)
+            hand_masks = _drop_empty(hand_masks)
         object_present = obj_valid.copy()
         if object_masks is not None:
             object_present |= object_masks.mask.any(axis=(1, 2))
-            object_masks = _drop_empty(object_masks, object_present)
+            object_masks = _drop_empty(object_masks)
         hand = HandCues("right", keypoints, confidence, hand_present, np.where(hand_present[:, None], hand_boxes, np.nan), hand_masks)
         obj = ObjectCues(object_present, np.where(object_present[:, None], object_boxes, np.nan), object_masks)
         clip = Clip(
@@ -430,9 +430,10 @@ class HO3D(ClipDataset):
         return MaskSequence.from_frames(objects, size=size), MaskSequence.from_frames(hands, size=size)
 
 
-def _drop_empty(masks: MaskSequence, present: np.ndarray) -> MaskSequence:
-    """Mark as unavailable the frames whose mask is empty while the entity is absent (nothing to fit)."""
-    keep = masks.available & ~(~present & ~masks.mask.any(axis=(1, 2)))
+def _drop_empty(masks: MaskSequence) -> MaskSequence:
+    """Mark as unavailable the frames whose mask has no foreground pixel (the entity is fully hidden or
+    unsegmented there: such a mask says nothing reliable about where it is)."""
+    keep = masks.available & masks.mask.any(axis=(1, 2))
     frames = [masks.mask[t] if keep[t] else None for t in range(masks.num_frames)]
     unknowns = [masks.unknown[t] if keep[t] else None for t in range(masks.num_frames)]
     return MaskSequence.from_frames(frames, unknowns, size=masks.size)

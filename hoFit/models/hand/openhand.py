@@ -78,7 +78,7 @@ class OpenHandSpec:
 
     grid_step: float = 0.0020  # metres, marching-tetrahedra grid
     target_vertices: int = 1050
-    remesh_iterations: int = 8
+    remesh_iterations: int = 6
     num_pca_poses: int = 3000
     seed: int = 20240601
 
@@ -222,8 +222,7 @@ def _mesh(field: _HandField, spec: OpenHandSpec) -> tuple[np.ndarray, np.ndarray
     hi = np.array([0.200, 0.032, 0.062])
     step = spec.grid_step
     axes = [np.arange(lo[k], hi[k] + step, step) for k in range(3)]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
-    values = field(grid.reshape(-1, 3)).reshape(grid.shape[:3])
+    values = _grid_values(field, lo, step, tuple(len(a) for a in axes))
     for face_slice in ((0,), (-1,)):
         if (values[face_slice] <= 0).any() or (values[:, face_slice] <= 0).any() or (values[:, :, face_slice] <= 0).any():
             raise RuntimeError("OpenHand field touches the meshing box: enlarge the box")
@@ -236,6 +235,26 @@ def _mesh(field: _HandField, spec: OpenHandSpec) -> tuple[np.ndarray, np.ndarray
     faces = np.asarray(faces, dtype=np.int64)
     length = target_edge_length(vertices, faces, spec.target_vertices)
     return isotropic_remesh(vertices, faces, length, lambda p: _project(field, p), iterations=spec.remesh_iterations)
+
+
+def _grid_values(field: _HandField, lo: np.ndarray, step: float, shape: tuple[int, int, int]) -> np.ndarray:
+    """Field samples on the grid, evaluated exactly only near the surface.
+
+    The field is evaluated on a grid three times coarser and interpolated; nodes whose interpolated
+    value lies within a few coarse steps of zero are evaluated exactly (the field is distance-like, so
+    far nodes keep the right sign, which is all the extractor needs there)."""
+    from scipy.ndimage import map_coordinates
+
+    stride = 3
+    coarse_axes = [lo[k] + step * np.arange(0, shape[k] + stride, stride) for k in range(3)]
+    coarse_points = np.stack(np.meshgrid(*coarse_axes, indexing="ij"), axis=-1)
+    coarse = field(coarse_points.reshape(-1, 3)).reshape(coarse_points.shape[:3])
+    index = np.stack(np.meshgrid(*[np.arange(n) / stride for n in shape], indexing="ij"), axis=0)
+    values = map_coordinates(coarse, index.reshape(3, -1), order=1).reshape(shape)
+    near = np.abs(values) < 2.0 * stride * step
+    nodes = np.argwhere(near)
+    values[near] = field(lo + step * nodes)
+    return values
 
 
 def _project(field: _HandField, points: np.ndarray, iterations: int = 3) -> np.ndarray:

@@ -23,7 +23,9 @@ def target_edge_length(vertices: np.ndarray, faces: np.ndarray, num_vertices: in
 
 def _unique_edges(faces: np.ndarray) -> np.ndarray:
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    return np.unique(edges, axis=0)
+    base = int(edges.max()) + 1
+    keys = np.unique(edges[:, 0] * base + edges[:, 1])
+    return np.stack([keys // base, keys % base], axis=1)
 
 
 def _compact(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,8 @@ class ObjectTemplate:
         source: file path it was loaded from, "procedural:<category>" or "arrays".
         scale: factor that was applied to the source coordinates to get metres.
         is_watertight: True when the surface is closed (every edge shared by exactly two faces).
-        num_removed_faces: degenerate or duplicate faces dropped while cleaning the source mesh.
+        num_removed_faces: degenerate or duplicate faces dropped while cleaning the source mesh (and
+            after decimation).
     """
 
     vertices: np.ndarray
@@ -228,7 +229,8 @@ def _build_template(
     if removed:
         warnings.warn(f"{where}: removed {removed} degenerate or duplicate faces of {len(faces)}", stacklevel=3)
     if max_faces is not None and len(mesh.faces) > max_faces:
-        mesh = _decimate(mesh, int(max_faces), where)
+        mesh, dropped = _decimate(mesh, int(max_faces), where)
+        removed += dropped
     watertight = _make_watertight(mesh, where) if repair else bool(mesh.is_watertight)
 
     extent = float(np.ptp(mesh.vertices, axis=0).max())
@@ -286,7 +288,9 @@ def _clean(mesh: trimesh.Trimesh, where: str) -> int:
     return before - len(mesh.faces)
 
 
-def _decimate(mesh: trimesh.Trimesh, max_faces: int, where: str) -> trimesh.Trimesh:
+def _decimate(mesh: trimesh.Trimesh, max_faces: int, where: str) -> tuple[trimesh.Trimesh, int]:
+    """Quadric decimation to at most ``max_faces``; -> mesh, number of degenerate/duplicate faces it left
+    (removed). Thin parts can fold during decimation, so the result may no longer be watertight."""
     try:
         import fast_simplification  # noqa: F401  (trimesh's quadric decimation backend)
     except ImportError as exc:
@@ -300,8 +304,9 @@ def _decimate(mesh: trimesh.Trimesh, max_faces: int, where: str) -> trimesh.Trim
     result = trimesh.Trimesh(result.vertices, result.faces, process=False)
     dropped = _clean(result, where)
     if dropped:
-        warnings.warn(f"{where}: decimation left {dropped} degenerate faces, removed", stacklevel=4)
-    return result
+        warnings.warn(f"{where}: decimation to {max_faces} faces left {dropped} degenerate or duplicate faces, "
+                      "removed", stacklevel=4)
+    return result, dropped
 
 
 def _make_watertight(mesh: trimesh.Trimesh, where: str) -> bool:
