@@ -21,15 +21,19 @@ logger = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("clip", metavar="CLIP_DIR", help="clip directory (or frames/video with --detect)")
-    parser.add_argument("--object", metavar="MESH", help="object template (OBJ/PLY/GLB/STL, metres) replacing the clip's")
-    parser.add_argument("--object-scale", type=float, help="metric scale of --object (default 1.0)")
+    parser.add_argument("--object", metavar="MESH", help="object template (OBJ/PLY/GLB/STL, or procedural:<category>) "
+                        "replacing the clip's; its metric scale is --object-scale")
     parser.add_argument("--out", metavar="DIR", help="result directory (default: results/<clip name>)")
     parser.add_argument("--resume", metavar="DIR", help="continue from a saved result (skips finished stages)")
     parser.add_argument("--start-stage", type=int, help="with --resume: first stage to run (default: the next one)")
     parser.add_argument("--detect", action="store_true", help="compute the cues from raw frames first (hofit detect)")
-    parser.add_argument("--object-box", metavar="X1,Y1,X2,Y2", help="with --detect: object box in the first frame")
     parser.add_argument("--no-render", action="store_true", help="skip videos and report")
     add_config_arguments(parser)
+    from hoFit.cli import detect as detect_cli
+
+    # The detection options (--object-box, --object-scale, --template, ...) serve --detect; --object-scale
+    # also gives the scale of --object.
+    detect_cli.add_arguments(parser, include_io=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,10 +46,17 @@ def run(args: argparse.Namespace) -> int:
         clip_dir = _detect(args, clip_dir)
     clip = Clip.load(clip_dir)
     if args.object:
-        mesh = Path(args.object)
-        if not mesh.is_file():
-            raise HoFitError(f"--object {mesh}: file not found")
-        clip = dataclasses.replace(clip, template=str(mesh.resolve()), object_scale=args.object_scale or 1.0)
+        template = args.object
+        if not template.startswith("procedural:"):
+            mesh = Path(template)
+            if not mesh.is_file():
+                raise HoFitError(f"--object {mesh}: file not found; give a mesh file or procedural:<category>")
+            template = str(mesh.resolve())
+        clip = dataclasses.replace(clip, template=template, object_scale=args.object_scale)
+    if clip.template.endswith(":unspecified"):
+        raise HoFitError(
+            f"clip '{clip.name}' names no object template; pass --object MESH (or procedural:<category>)"
+        )
     out = Path(args.out) if args.out else Path("results") / clip.name
     result = fit_clip(clip, config, progress=not args.quiet, resume=args.resume, start_stage=args.start_stage)
     result.config["clip"] = {"path": str(clip_dir.resolve())}
@@ -71,13 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace, source: Path) -> Path:
+    """Cues from raw frames into ``<out>/clip`` (the perception front end), returning that clip directory."""
     from hoFit.cli import detect as detect_cli
 
-    clip_dir = Path(args.out or "results") / f"{source.stem}_clip"
-    detect_args = argparse.Namespace(
-        source=str(source), out=str(clip_dir), object_box=args.object_box, quiet=args.quiet, verbose=args.verbose
-    )
-    code = detect_cli.run(detect_args)
-    if code != 0:
-        raise HoFitError(f"detection on {source} failed; run 'hofit detect {source} --help' to see the options")
+    if args.object and not args.template:
+        args.template = args.object
+    clip_dir = Path(args.out or Path("results") / source.stem) / "clip"
+    detect_cli.detect_from_args(args, source, clip_dir, overwrite=True)
     return clip_dir

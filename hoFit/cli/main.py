@@ -21,6 +21,8 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 # subcommand name -> module under hoFit.cli
 SUBCOMMANDS: dict[str, str] = {
     "fit": "fit",
+    "detect": "detect",
+    "models": "models",
     "render": "render",
     "eval": "eval",
     "info": "info",

@@ -56,6 +56,7 @@ class GrabCutSettings:
         min_area_fraction: a mask smaller than this fraction of its box is degenerate.
         min_box_iou: a mask whose box overlaps the seed box less than this is degenerate.
         min_component_fraction: connected components smaller than this fraction of the largest are removed.
+        seed: OpenCV RNG seed set before each GrabCut call, so results do not depend on earlier calls.
     """
 
     iterations: int = 4
@@ -68,6 +69,7 @@ class GrabCutSettings:
     min_area_fraction: float = 0.08
     min_box_iou: float = 0.3
     min_component_fraction: float = 0.2
+    seed: int = 0
 
 
 @dataclass
@@ -197,6 +199,7 @@ def grabcut_labels(
         return out
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(int(s.seed))  # GrabCut's k-means initialization draws from OpenCV's global RNG
     try:
         cv2.grabCut(np.ascontiguousarray(small), small_labels, None, bgd, fgd, int(s.iterations), cv2.GC_INIT_WITH_MASK)
     except cv2.error:

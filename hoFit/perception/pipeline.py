@@ -541,6 +541,7 @@ def detect_clip(
                     paths[cues.index] = placeholder
             frame_source = ImageFrames(paths, size=size)
         clip = _assemble_clip(results, frame_source, size, names[:done], s, template, object_scale, focal, error)
+        clip.name = out_dir.name
         clip.save(out_dir, overwrite=overwrite, copy_frames=copy_frames)
         if s.overlays:
             target = out_dir / "overlays"

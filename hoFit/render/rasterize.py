@@ -149,6 +149,13 @@ class _Raster:
                 valid &= area2 < 0  # front faces are clockwise on screen (y down) for outward normals
             self.valid = valid.reshape(-1)
             inv_len2 = torch.where(len2 > 0, 1.0 / len2.clamp(min=1e-30), torch.zeros_like(len2))
+            # Tie rule for pixel centres exactly on an edge: an edge "owns" them when its direction, in
+            # the orientation that keeps the face on its inner side, points down (or right if
+            # horizontal). A shared edge is traversed both ways by its two faces, so exactly one claims
+            # the pixel: no holes and no double cover. Encoded as the edge function's threshold.
+            oriented = edges * area2.sign()[..., None, None]
+            owns = (oriented[..., 1] > 0) | ((oriented[..., 1] == 0) & (oriented[..., 0] > 0))
+            threshold = torch.where(owns, -1e-30, 0.0).to(tri.dtype)
             table = torch.cat(
                 [
                     tri.reshape(self.B, self.F, 6),
@@ -157,10 +164,11 @@ class _Raster:
                     area2.sign()[..., None],
                     1.0 / tz.clamp(min=znear),
                     1.0 / area2.abs().clamp(min=1e-30)[..., None],
+                    threshold,
                 ],
                 dim=-1,
-            )  # (B, F, 20)
-            self.table = table.reshape(self.B * self.F, 20).t().contiguous()  # (20, B*F)
+            )  # (B, F, 23)
+            self.table = table.reshape(self.B * self.F, 23).t().contiguous()  # (23, B*F)
             self.tri_lo = tri.min(dim=2).values.reshape(-1, 2)  # (B*F, 2)
             self.tri_hi = tri.max(dim=2).values.reshape(-1, 2)
             batch_index = torch.arange(self.B, device=self.device).repeat_interleave(self.F)
@@ -198,7 +206,7 @@ class _Raster:
         cum = torch.cumsum(cnt, 0)
         # Integer per-face data gathered once per pair: x0, y0, box width, output offset of (b, mesh).
         itab = torch.stack([x0, y0, bw, self.pixbase], 0)[:, active]  # (4, A)
-        ftab = self.table[:, active]  # (20, A)
+        ftab = self.table[:, active]  # (23, A)
         # Greedy chunks at face granularity: at most max_pairs pairs each (or one face if it alone has more).
         starts = cum - cnt
         cum_host = cum.cpu()  # chunk bookkeeping on the host (the same tensor on CPU)
@@ -234,7 +242,8 @@ class _Raster:
             ex, ey = t[6 + 2 * i], t[7 + 2 * i]
             c = (ex * wy - ey * wx) * sgn
             cross.append(c)
-            inside = c > 0 if inside is None else inside & (c > 0)
+            inner = c > t[20 + i]
+            inside = inner if inside is None else inside & inner
             if cut2 is not None:
                 s = ((wx * ex + wy * ey) * t[12 + i]).clamp_(0.0, 1.0)
                 dx = wx - s * ex

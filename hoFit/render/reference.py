@@ -44,7 +44,13 @@ def _rows(tri, tz, valid, mesh_id, num_meshes, pixels, sigma, cutoff):
     # Inside: the pixel is on the inner side of all three edges (either winding).
     w0, w1, w2 = _cross(c - b, p - b), _cross(a - c, p - c), _cross(b - a, p - a)  # (P, F)
     sign = area.sign()
-    inside = (w0 * sign > 0) & (w1 * sign > 0) & (w2 * sign > 0) & valid[None]
+
+    def inner(w, e):  # strict inside, or on the edge if the (inward-oriented) edge points down / right
+        d = e * sign[..., None]
+        owns = (d[..., 1] > 0) | ((d[..., 1] == 0) & (d[..., 0] > 0))
+        return (w * sign > 0) | ((w == 0) & owns)
+
+    inside = inner(w0, c - b) & inner(w1, a - c) & inner(w2, b - a) & valid[None]
     dist2 = torch.minimum(
         torch.minimum(_point_segment_dist2(p, a, b), _point_segment_dist2(p, b, c)), _point_segment_dist2(p, c, a)
     )

@@ -215,7 +215,7 @@ def test_ground_truth_cues_with_a_hand_layer_and_noise(ho3d):
 
 def test_bad_roots_and_missing_files(ho3d, tmp_path):
     root, ycb = ho3d
-    with pytest.raises(HoFitError, match=r"does not look like a HO-3D root: missing \['evaluation.txt', 'evaluation'\].*ROOT/train.txt"):
+    with pytest.raises(HoFitError, match=r"(?s)does not look like a HO-3D root: missing \['evaluation.txt', 'evaluation'\].*ROOT/train.txt"):
         HO3D(tmp_path / "ycb", ycb)
     with pytest.raises(HoFitError, match="HO-3D root not found"):
         HO3D(tmp_path / "nope", ycb)

@@ -276,30 +276,7 @@ class HO3D(ClipDataset):
         template = find_ycb_mesh(self.ycb_dir, object_name)
         spec.category = object_name
 
-        # ground truth (OpenCV frame)
-        rotations = np.tile(np.eye(3), (count, 1, 1))
-        translations = np.zeros((count, 3))
-        obj_valid = np.zeros(count, dtype=bool)
-        joints = np.zeros((count, 21, 3))
-        joints_valid = np.zeros((count, 21), dtype=bool)
-        hand_boxes = np.full((count, 4), np.nan)
-        for t, (meta, path) in enumerate(zip(metas, paths)):
-            rot = _meta_array(meta, "objRot", [(3,), (3, 1), (1, 3)], path, optional=True)
-            if rot is not None:
-                trans = _meta_array(meta, "objTrans", [(3,)], path)
-                rotations[t], translations[t] = object_pose_to_opencv(rot, trans)
-                obj_valid[t] = True
-            hj = _meta_array(meta, "handJoints3D", [(21, 3), (3,)], path, optional=True)
-            if hj is not None:
-                if hj.shape == (3,):
-                    joints[t, 0] = opengl_to_opencv_points(hj)
-                    joints_valid[t, 0] = True
-                else:
-                    joints[t] = opengl_to_opencv_points(hj)
-                    joints_valid[t] = True
-            box = _meta_array(meta, "handBoundingBox", [(4,)], path, optional=True)
-            if box is not None:
-                hand_boxes[t] = box
+        rotations, translations, obj_valid, joints, joints_valid, hand_boxes = _read_ground_truth(metas, paths)
         vertices = None
         if self.hand_layer is not None and all(m.get("handPose") is not None for m in metas):
             vertices = self._hand_vertices(metas, paths)
@@ -363,6 +340,19 @@ class HO3D(ClipDataset):
 
             clip = apply_noise(clip, self.noise, seed=self.noise_seed + self.specs.index(spec))
         return clip
+
+    def sequence_ground_truth(self, sequence: str) -> tuple[GroundTruth | None, str]:
+        """Ground truth of every frame of ``sequence`` (in ``self.sequences[sequence]`` order) and its object
+        name, read from the meta files only (for full-sequence scores)."""
+        paths = [self.meta_path(sequence, f) for f in self.sequences[sequence]]
+        metas = [read_meta(p) for p in paths]
+        rotations, translations, obj_valid, joints, joints_valid, _ = _read_ground_truth(metas, paths)
+        hand = HandGroundTruth(joints, joints_valid) if joints_valid.any() else None
+        if obj_valid.any():
+            gt = GroundTruth(rotations, translations, obj_valid, [hand] if hand is not None else [])
+        else:
+            gt = GroundTruth(hands=[hand]) if hand is not None else None
+        return gt, str(metas[0].get("objName"))
 
     def _hand_vertices(self, metas: list[dict], paths: list[Path]) -> np.ndarray:
         import torch
@@ -428,6 +418,35 @@ class HO3D(ClipDataset):
             hands.append(seg[:, :, SEG_HAND_CHANNEL] > 127)
             objects.append(seg[:, :, SEG_OBJECT_CHANNEL] > 127)
         return MaskSequence.from_frames(objects, size=size), MaskSequence.from_frames(hands, size=size)
+
+
+def _read_ground_truth(metas: list[dict], paths: list[Path]):
+    """Per-frame object pose, hand joints and hand boxes of HO-3D metas, in the OpenCV camera frame."""
+    count = len(metas)
+    rotations = np.tile(np.eye(3), (count, 1, 1))
+    translations = np.zeros((count, 3))
+    obj_valid = np.zeros(count, dtype=bool)
+    joints = np.zeros((count, 21, 3))
+    joints_valid = np.zeros((count, 21), dtype=bool)
+    hand_boxes = np.full((count, 4), np.nan)
+    for t, (meta, path) in enumerate(zip(metas, paths)):
+        rot = _meta_array(meta, "objRot", [(3,), (3, 1), (1, 3)], path, optional=True)
+        if rot is not None:
+            trans = _meta_array(meta, "objTrans", [(3,)], path)
+            rotations[t], translations[t] = object_pose_to_opencv(rot, trans)
+            obj_valid[t] = True
+        hj = _meta_array(meta, "handJoints3D", [(21, 3), (3,)], path, optional=True)
+        if hj is not None:
+            if hj.shape == (3,):
+                joints[t, 0] = opengl_to_opencv_points(hj)
+                joints_valid[t, 0] = True
+            else:
+                joints[t] = opengl_to_opencv_points(hj)
+                joints_valid[t] = True
+        box = _meta_array(meta, "handBoundingBox", [(4,)], path, optional=True)
+        if box is not None:
+            hand_boxes[t] = box
+    return rotations, translations, obj_valid, joints, joints_valid, hand_boxes
 
 
 def _drop_empty(masks: MaskSequence) -> MaskSequence:

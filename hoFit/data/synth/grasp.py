@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.spatial import ConvexHull
 
 from hoFit.errors import HoFitError
 from hoFit.fit.losses import collision_loss, contact_loss, joint_limit_loss, object_in_hand_penetration
@@ -36,8 +37,18 @@ from hoFit.models.hand import anatomy
 from hoFit.models.hand.layer import HandLayer
 from hoFit.models.objects.sdf import SDFGrid
 from hoFit.models.objects.template import ObjectTemplate
+from hoFit.render.shading import vertex_normals
 
-__all__ = ["GRASP_TYPES", "GraspSettings", "Grasp", "grasp_posture", "synthesize_grasp", "surface_point", "long_axis"]
+__all__ = [
+    "GRASP_TYPES",
+    "GraspSettings",
+    "Grasp",
+    "grasp_posture",
+    "synthesize_grasp",
+    "hand_object_report",
+    "surface_point",
+    "long_axis",
+]
 
 GRASP_TYPES: tuple[str, ...] = ("power", "precision", "pinch")
 
@@ -91,7 +102,8 @@ class GraspSettings:
         max_attempts: rounds of fresh hypotheses before giving up.
         standoff: initial distance of the palm centre from the surface, metres.
         pregrasp_fraction: initial posture as this fraction of the grasp type's joint angles.
-        attraction_distance: contact regions closer than this to the surface are attracted, metres.
+        attraction_distance: a contact region whose nearest vertex is closer than this to the surface is
+            attracted (its nearest vertex is pulled onto the surface), metres.
         max_penetration: accepted depth of hand in object and object in hand, metres (exact check).
         contact_threshold: a region touches the object when a vertex is within this distance, metres.
         min_contact_regions: regions in contact required (None: 3 for power/precision, 2 for pinch); the
@@ -106,9 +118,9 @@ class GraspSettings:
     iterations: int = 120
     refine_iterations: int = 60
     max_attempts: int = 4
-    standoff: float = 0.012
-    pregrasp_fraction: float = 0.6
-    attraction_distance: float = 0.04
+    standoff: float = 0.02
+    pregrasp_fraction: float = 0.3
+    attraction_distance: float = 0.06
     max_penetration: float = 0.001
     contact_threshold: float = 0.002
     min_contact_regions: int | None = None
@@ -117,7 +129,7 @@ class GraspSettings:
     lr_rotation: float = 0.02
     lr_angles: float = 0.03
     weights: dict[str, float] = field(
-        default_factory=lambda: {"contact": 1.0, "collision": 20.0, "joint_limits": 100.0, "posture": 0.5}
+        default_factory=lambda: {"contact": 10.0, "collision": 200.0, "joint_limits": 100.0, "posture": 0.5}
     )
 
     def __post_init__(self) -> None:
@@ -224,28 +236,57 @@ def _orthonormal(frame: dict[str, np.ndarray]) -> np.ndarray:
     return np.stack([frame["distal"], frame["radial"], frame["palmar"]], axis=1)  # columns
 
 
+def _push_out(problem: "_Problem", rotation: torch.Tensor, transl: torch.Tensor, angles: torch.Tensor, betas: torch.Tensor,
+              directions: torch.Tensor, clearance: float = 0.003, steps: int = 8) -> torch.Tensor:
+    """Translate each hypothesis along its approach direction until every vertex is ``clearance`` outside."""
+    transl = transl.clone()
+    with torch.no_grad():
+        for _ in range(steps):
+            out = problem.forward(rotation, transl, angles, betas)
+            lowest = problem.sdf.query(out.vertices).min(dim=1).values  # (B,)
+            move = (clearance - lowest).clamp(min=0.0)
+            if not bool((move > 1e-4).any()):
+                break
+            transl = transl + directions * move[:, None]
+    return transl
+
+
+def _hull_depth(planes: np.ndarray, point: np.ndarray) -> float:
+    """Depth of ``point`` inside the convex hull given by its facet planes (K, 4) ``n . x + d <= 0``."""
+    return float(-(planes[:, :3] @ point + planes[:, 3]).max())
+
+
 def _initial_pose(
     rng: np.random.Generator,
     grasp_type: str,
     sdf: SDFGrid,
     vertices: np.ndarray,
+    hull_planes: np.ndarray,
     frame_model: np.ndarray,
     palm_centre_model: np.ndarray,
     root_model: np.ndarray,
     standoff: float,
     approach: np.ndarray | None,
+    max_concavity: float = 0.005,
+    tries: int = 50,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Global rotation (3, 3), translation (3,) and approach direction of one pre-grasp hypothesis."""
+    """Global rotation (3, 3), translation (3,) and approach direction (3,) of one pre-grasp hypothesis.
+
+    The approach direction is redrawn while the surface point it reaches lies deeper than ``max_concavity``
+    inside the object's convex hull (e.g. inside a mug's opening): grasps rest on the outer surface.
+    """
     centre, axis = long_axis(vertices)
-    if approach is None:
-        n = rng.normal(size=3)
+    for _ in range(tries):
+        if approach is None:
+            n = rng.normal(size=3)
+            if grasp_type == "power":  # palm on a side: perpendicular to the long axis, which the radial axis follows
+                n = n - (n @ axis) * axis
+        else:
+            n = np.asarray(approach, dtype=np.float64) + rng.normal(scale=0.35, size=3)
         n /= np.linalg.norm(n)
-        if grasp_type == "power":  # approach from the side: mostly perpendicular to the long axis
-            n = n - 0.85 * (n @ axis) * axis
-    else:
-        n = np.asarray(approach, dtype=np.float64) + rng.normal(scale=0.25, size=3)
-    n /= np.linalg.norm(n)
-    p = surface_point(sdf, centre, n)
+        p = surface_point(sdf, centre, n)
+        if _hull_depth(hull_planes, p) <= max_concavity:
+            break
     # radial axis of the hand along the long axis projected on the tangent plane, with jitter about n
     radial = axis - (axis @ n) * n
     if np.linalg.norm(radial) < 1e-3:
@@ -253,7 +294,7 @@ def _initial_pose(
     radial /= np.linalg.norm(radial)
     if rng.random() < 0.5:
         radial = -radial
-    jitter = rng.uniform(-0.5, 0.5)
+    jitter = rng.uniform(-0.5, 0.5) if grasp_type == "power" else rng.uniform(-math.pi, math.pi)
     radial = math.cos(jitter) * radial + math.sin(jitter) * np.cross(n, radial)
     palmar = -n
     distal = np.cross(radial, palmar)
@@ -283,7 +324,7 @@ class _Problem:
             raise HoFitError(f"hand model '{layer.name}' lacks contact regions {missing} needed for a {grasp_type} grasp")
         self.region_names = sorted(regions)
         self.regions = {name: regions[name] for name in self.region_names}
-        self.attracted = torch.unique(torch.cat([regions[r] for r in _ATTRACTED[grasp_type]]))
+        self.attracted = [regions[r] for r in _ATTRACTED[grasp_type]]
         self.eye = torch.eye(3, dtype=self.dtype)[None]
         self.zero = torch.zeros(1, 3, dtype=self.dtype)
 
@@ -294,47 +335,101 @@ class _Problem:
     def forward(self, rotation: torch.Tensor, transl: torch.Tensor, angles: torch.Tensor, betas: torch.Tensor):
         return self.layer(rotation, self.articulation(angles), betas.expand(rotation.shape[0], -1), transl)
 
-    def losses(self, out, angles, posture, weights, attraction, with_object: bool) -> torch.Tensor:
+    def losses(self, out, angles, posture, weights, attraction) -> torch.Tensor:
         batch = angles.shape[0]
         eye, zero = self.eye.expand(batch, 3, 3), self.zero.expand(batch, 3)
         verts = out.vertices
-        contact = contact_loss(verts[:, self.attracted], self.sdf.query, eye, zero, 1.0, attraction_distance=attraction)
-        if with_object:
-            collision = collision_loss(
-                verts, self.sdf.query, eye, zero, 1.0,
-                object_vertices=self.obj_vertices.expand(batch, -1, -1), hand_closed_faces=self.layer.closed_faces,
-            )
-        else:
-            collision = collision_loss(verts, self.sdf.query, eye, zero, 1.0)
+        # each attracted region pulls its vertex nearest to the surface (chosen without gradient)
+        with torch.no_grad():
+            distance = self.sdf.query(verts)
+            nearest = torch.stack([ids[distance[:, ids].argmin(dim=1)] for ids in self.attracted], dim=1)  # (B, R)
+        touching = torch.gather(verts, 1, nearest[..., None].expand(-1, -1, 3))
+        contact = contact_loss(touching, self.sdf.query, eye, zero, 1.0, attraction_distance=attraction)
+        collision = collision_loss(verts, self.sdf.query, eye, zero, 1.0) + self._object_in_hand(verts)
         limits = joint_limit_loss(angles, self.limits)
         prior = (angles - posture).pow(2).sum(dim=(-1, -2)).mean()
         return (
-            weights.get("contact", 1.0) * contact
-            + weights.get("collision", 20.0) * collision
+            weights.get("contact", 10.0) * contact
+            + weights.get("collision", 200.0) * collision
             + weights.get("joint_limits", 100.0) * limits
             + weights.get("posture", 0.5) * prior
         )
 
-    def verify(self, vertices: torch.Tensor, threshold: float) -> dict[str, np.ndarray]:
-        """Exact penetration both ways and per-region contact of hands (B, V, 3)."""
-        depth, dist = penetration_depths(vertices, self.obj_vertices, self.obj_faces)
+    def _object_in_hand(self, hand_vertices: torch.Tensor) -> torch.Tensor:
+        """Cheap object-in-hand penetration, squared cm summed over object vertices, mean over hypotheses.
+
+        An object vertex near the hand counts as inside by ``max(0, -(o - h) . n_h)`` where ``h`` is its
+        nearest hand vertex and ``n_h`` that vertex's outward normal (the test of contact-aware grasp
+        refinement methods); the exact winding-number check comes in the verification.
+        """
+        lo = hand_vertices.detach().amin(dim=(0, 1)) - 0.005
+        hi = hand_vertices.detach().amax(dim=(0, 1)) + 0.005
+        keep = ((self.obj_vertices >= lo) & (self.obj_vertices <= hi)).all(dim=-1)
+        if not bool(keep.any()):
+            return hand_vertices.new_zeros(())
+        points = self.obj_vertices[keep]  # (N, 3)
+        normals = vertex_normals(hand_vertices, self.layer.closed_faces)  # (B, V, 3)
         with torch.no_grad():
-            obj_depth = object_in_hand_penetration(
-                self.obj_vertices.expand(vertices.shape[0], -1, -1), vertices, self.layer.closed_faces
-            )
-        signed = torch.where(depth > 0, -depth, dist)
+            nearest = torch.cdist(points[None].expand(hand_vertices.shape[0], -1, -1), hand_vertices).argmin(dim=-1)
+        index = nearest[..., None].expand(-1, -1, 3)
+        h = torch.gather(hand_vertices, 1, index)
+        n = torch.gather(normals, 1, index)
+        depth = torch.relu(-((points[None] - h) * n).sum(-1))
+        return (depth * 100.0).pow(2).sum(dim=-1).mean()
+
+    def verify(self, vertices: torch.Tensor, threshold: float) -> dict[str, np.ndarray]:
+        """Exact penetration both ways and per-region contact of hands (B, V, 3), object frame."""
+        report = hand_object_report(vertices, self.obj_vertices, self.obj_faces, self.sdf, self.layer.closed_faces)
+        signed = report.pop("signed_distance")
         in_contact = np.stack(
             [(signed[:, ids].abs() <= threshold).any(dim=1).numpy() for ids in self.regions.values()], axis=1
         )  # (B, R)
-        return {
-            "penetration": depth.max(dim=1).values.numpy(),
-            "object_penetration": obj_depth.max(dim=1).values.numpy(),
-            "in_contact": in_contact,
-            "contact_distance": dist[:, self.layer.contact_vertices].min(dim=1).values.numpy(),
-        }
+        report["in_contact"] = in_contact
+        report["contact_distance"] = signed[:, self.layer.contact_vertices].abs().min(dim=1).values.numpy()
+        return report
 
 
-def _optimize(problem, rot0, transl0, angles0, betas, posture, settings, iterations, attraction, with_object, weights):
+def hand_object_report(
+    hand_vertices: torch.Tensor,
+    obj_vertices: torch.Tensor,
+    obj_faces: torch.Tensor,
+    sdf: SDFGrid,
+    hand_closed_faces: torch.Tensor,
+) -> dict:
+    """Exact penetration of hands (B, V, 3) and an object, both in the object frame (metres).
+
+    Only points that the SDF grid places within two voxels (plus 2 mm) of the surface get the exact test
+    (winding number and point-to-triangle distance, as `hoFit.eval.plausibility.penetration_depths`); the
+    others keep the grid's value, which is then far from the surface. Object vertices are tested against the
+    closed hand mesh only inside the hand's bounding box.
+
+    Returns:
+        ``penetration`` (B,) deepest hand vertex inside the object, ``object_penetration`` (B,) deepest object
+        vertex inside the hand (numpy, metres), and ``signed_distance`` (B, V) torch: exact signed distance
+        (negative inside) near the surface, the grid's value elsewhere.
+    """
+    vertices = hand_vertices.detach().to(obj_vertices.dtype)
+    margin = 2.0 * sdf.voxel_size + 0.002
+    with torch.no_grad():
+        signed = sdf.query(vertices).clone()
+        penetration = np.zeros(vertices.shape[0])
+        object_penetration = np.zeros(vertices.shape[0])
+        for b in range(vertices.shape[0]):
+            near = torch.nonzero(signed[b] < margin).squeeze(1)
+            if near.numel():
+                depth, dist = penetration_depths(vertices[b, near][None], obj_vertices, obj_faces)
+                signed[b, near] = torch.where(depth[0] > 0, -depth[0], dist[0])
+                penetration[b] = float(depth.max())
+            lo, hi = vertices[b].amin(0) - 1e-3, vertices[b].amax(0) + 1e-3
+            inside_box = torch.nonzero(((obj_vertices >= lo) & (obj_vertices <= hi)).all(-1)).squeeze(1)
+            if inside_box.numel():
+                depth_obj = object_in_hand_penetration(obj_vertices[inside_box][None], vertices[b][None], hand_closed_faces)
+                object_penetration[b] = float(depth_obj.max())
+    return {"penetration": penetration, "object_penetration": object_penetration, "signed_distance": signed}
+
+
+def _optimize(problem, rot0, transl0, angles0, betas, posture, settings, iterations, attraction, weights):
+    """Adam on a rotation offset (axis-angle, applied on the left), the translation and the joint angles."""
     delta = torch.zeros(rot0.shape[0], 3, dtype=problem.dtype, requires_grad=True)
     transl = transl0.clone().requires_grad_(True)
     angles = angles0.clone().requires_grad_(True)
@@ -349,7 +444,7 @@ def _optimize(problem, rot0, transl0, angles0, betas, posture, settings, iterati
         optimizer.zero_grad()
         rotation = axis_angle_to_matrix(delta) @ rot0
         out = problem.forward(rotation, transl, angles, betas)
-        loss = problem.losses(out, angles, posture, weights, attraction, with_object)
+        loss = problem.losses(out, angles, posture, weights, attraction)
         loss.backward()
         optimizer.step()
     with torch.no_grad():
@@ -425,62 +520,68 @@ def synthesize_grasp(
     root = rest.joints[0, 0].double().numpy()
     vertices_np = np.asarray(template.vertices, dtype=np.float64)
 
-    best: tuple | None = None
+    hull_planes = ConvexHull(vertices_np).equations
+
+    best: tuple[float, dict] | None = None
     for attempt in range(1, settings.max_attempts + 1):
-        rots, transls, dirs = [], [], []
-        for _ in range(settings.hypotheses):
-            r, t, n = _initial_pose(
-                rng, settings.grasp_type, sdf, vertices_np, frame_model, palm_centre, root, settings.standoff, approach
+        poses = [
+            _initial_pose(
+                rng, settings.grasp_type, sdf, vertices_np, hull_planes, frame_model, palm_centre, root,
+                settings.standoff, approach,
             )
-            rots.append(r)
-            transls.append(t)
-            dirs.append(n)
-        rot0 = torch.as_tensor(np.stack(rots), dtype=dtype)
-        transl0 = torch.as_tensor(np.stack(transls), dtype=dtype)
+            for _ in range(settings.hypotheses)
+        ]
+        rot0 = torch.as_tensor(np.stack([p[0] for p in poses]), dtype=dtype)
+        directions = np.stack([p[2] for p in poses])
         angles0 = pre_angles.expand(settings.hypotheses, -1, -1).clone()
+        transl0 = _push_out(
+            problem, rot0, torch.as_tensor(np.stack([p[1] for p in poses]), dtype=dtype), angles0, betas_t,
+            torch.as_tensor(directions, dtype=dtype),
+        )
         rot, transl, angles = _optimize(
             problem, rot0, transl0, angles0, betas_t, posture, settings, settings.iterations,
-            settings.attraction_distance, False, settings.weights,
+            settings.attraction_distance, settings.weights,
         )
         with torch.no_grad():
             out = problem.forward(rot, transl, angles, betas_t)
         report = problem.verify(out.vertices, settings.contact_threshold)
-        order = sorted(range(settings.hypotheses), key=lambda b: _score(report, b, settings))
-        b = order[0]
+        b = min(range(settings.hypotheses), key=lambda i: _score(report, i, settings))
+        direction = directions[b]
         if not _accepted(report, b, settings, problem.region_names) and settings.refine_iterations > 0:
+            # push harder against penetration, keep only near contacts attracted
             refine_weights = dict(settings.weights)
-            refine_weights["collision"] = 5.0 * refine_weights.get("collision", 20.0)
-            rot_b, transl_b, angles_b = _optimize(
+            refine_weights["collision"] = 5.0 * refine_weights.get("collision", 200.0)
+            rot, transl, angles = _optimize(
                 problem, rot[b : b + 1], transl[b : b + 1], angles[b : b + 1], betas_t, posture, settings,
-                settings.refine_iterations, min(settings.attraction_distance, 0.005), True, refine_weights,
+                settings.refine_iterations, min(settings.attraction_distance, 0.005), refine_weights,
             )
             with torch.no_grad():
-                out_b = problem.forward(rot_b, transl_b, angles_b, betas_t)
-            report_b = problem.verify(out_b.vertices, settings.contact_threshold)
-            rot, transl, angles, out, report, b = rot_b, transl_b, angles_b, out_b, report_b, 0
-        candidate = (rot[b], transl[b], angles[b], out.vertices[b], out.keypoints[b], {k: v[b] for k, v in report.items()}, dirs[order[0]])
-        if best is None or _score(report, b, settings) < best[0]:
-            best = (_score(report, b, settings), candidate)
+                out = problem.forward(rot, transl, angles, betas_t)
+            report = problem.verify(out.vertices, settings.contact_threshold)
+            b = 0
+        picked = {key: value[b] for key, value in report.items()}
+        score = _score(report, b, settings)
+        if best is None or score < best[0]:
+            best = (score, picked)
         if _accepted(report, b, settings, problem.region_names):
-            rot_b, transl_b, angles_b, verts_b, kp_b, rep_b, n_b = candidate
-            regions = [name for name, c in zip(problem.region_names, rep_b["in_contact"]) if c]
+            regions = [name for name, c in zip(problem.region_names, picked["in_contact"]) if c]
             return Grasp(
                 side=layer.side,
                 grasp_type=settings.grasp_type,
-                global_orient=matrix_to_axis_angle(rot_b.double()).numpy(),
-                articulation=problem.articulation(angles_b[None])[0].double().numpy(),
+                global_orient=matrix_to_axis_angle(rot[b].double()).numpy(),
+                articulation=problem.articulation(angles[b : b + 1])[0].double().numpy(),
                 betas=betas_t[0].double().numpy(),
-                transl=transl_b.double().numpy(),
-                vertices=verts_b.double().numpy(),
-                keypoints=kp_b.double().numpy(),
-                penetration=float(rep_b["penetration"]),
-                object_penetration=float(rep_b["object_penetration"]),
+                transl=transl[b].double().numpy(),
+                vertices=out.vertices[b].double().numpy(),
+                keypoints=out.keypoints[b].double().numpy(),
+                penetration=float(picked["penetration"]),
+                object_penetration=float(picked["object_penetration"]),
                 contact_regions=regions,
-                contact_distance=float(rep_b["contact_distance"]),
-                approach=np.asarray(n_b),
+                contact_distance=float(picked["contact_distance"]),
+                approach=np.asarray(direction, dtype=np.float64),
                 attempts=attempt,
             )
-    rep = best[1][5]
+    rep = best[1]
     raise HoFitError(
         f"no plausible {settings.grasp_type} grasp of '{template.name}' found in {settings.max_attempts} attempts "
         f"(best: penetration {1000 * float(rep['penetration']):.2f} mm, object in hand "

@@ -146,11 +146,13 @@ def contact_regions(
     for finger, ids in FINGER_JOINTS.items():
         pad_parts, phalanx_parts = [], []
         for level, joint in enumerate(ids):
+            if finger == "thumb" and level == 0:
+                continue  # the thumb's first joint drives its metacarpal (thenar), part of the palm region
             ax = axes[joint - 1]
             # Direction the segment flexes towards = abduction-free "palmar" of the segment.
             flex_dir = np.cross(ax[0], sign * ax[2])
             facing = normals @ flex_dir
-            chosen = np.nonzero((owner == joint) & (facing > 0.5))[0]
+            chosen = np.nonzero((owner == joint) & (facing > 0.3))[0]
             (pad_parts if level == 2 else phalanx_parts).append(chosen)
         regions[f"{finger}_pad"] = np.sort(np.concatenate(pad_parts))
         regions[f"{finger}_phalanges"] = np.sort(np.concatenate(phalanx_parts))

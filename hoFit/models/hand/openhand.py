@@ -498,6 +498,7 @@ def _save_compact(data: HandModelData, path: Path) -> Path:
         elif value.dtype == np.int64 and key != "kintree_table":
             arrays[key] = value.astype(np.int32)
     save_npz(path, **arrays)
+    os.chmod(path, 0o644)
     return path
 
 
