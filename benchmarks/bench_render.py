@@ -10,7 +10,8 @@ The slow dense reference (every pixel against every face) runs on a reduced vers
 in the same run for the speed-up figure.
 
 Usage:
-    python benchmarks/bench_render.py [--device cpu|cuda] [--repeats 10] [--cases A,B,ref] [--note TEXT]
+    python benchmarks/bench_render.py [--device cpu|cuda] [--repeats 10] [--cases A,B,ref] [--threads N]
+                                      [--note TEXT]
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def case_reference(device, repeats, settings, frames, size):
         (sil * weights).sum().backward()
 
     t_fast = _time(fast, device, max(repeats, 10))
-    t_slow = _time(slow, device, 3, warmup=1)
+    t_slow = _time(slow, device, 3, warmup=0)  # seconds per run: no warm-up needed
     return t_fast, t_slow, hand_kind
 
 
@@ -171,9 +172,12 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", default="A,B,ref")
     parser.add_argument("--sigma", type=float, default=1.0, help="SilhouetteSettings.sigma_px")
     parser.add_argument("--ref-frames", type=int, default=1)
-    parser.add_argument("--ref-size", type=int, default=128)
+    parser.add_argument("--ref-size", type=int, default=96)
     parser.add_argument("--note", default="", help="free text copied into every line (e.g. the machine)")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     settings = SilhouetteSettings(sigma_px=args.sigma)
     common = {

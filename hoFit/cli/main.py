@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "models",
     "render": "render",
     "eval": "eval",
+    "eval-dataset": "eval_dataset",
     "info": "info",
 }
 

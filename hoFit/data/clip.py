@@ -23,7 +23,6 @@ naming the file, frame and field at fault.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import re
@@ -573,11 +572,13 @@ class Clip:
         if self.template_is_procedural:
             from hoFit.models.objects import procedural_template
 
-            template = procedural_template(self.procedural_category)
-            if self.object_scale != 1.0:
-                template = dataclasses.replace(
-                    template, vertices=template.vertices * self.object_scale, scale=template.scale * self.object_scale
-                )
+            template = procedural_template(self.procedural_category, scale=self.object_scale)
+            max_faces = kwargs.get("max_faces")
+            if max_faces is not None and template.num_faces > max_faces:
+                from hoFit.models.objects import template_from_arrays
+
+                template = template_from_arrays(template.vertices, template.faces, template.name, max_faces=max_faces,
+                                                source=template.source)
             return template
         from hoFit.models.objects.template import load_template
 
@@ -587,9 +588,12 @@ class Clip:
         return load_template(path, scale=self.object_scale, **kwargs)
 
     def validate(self) -> None:
-        """Full check, including the files: every frame exists and has the clip's size, templates exist."""
+        """Full check, including the files: every frame exists and has the clip's size, the template exists
+        (a mesh file, or a category that :mod:`hoFit.models.objects` can build)."""
         self.frames.check()
-        if not self.template_is_procedural and not Path(self.template).is_file():
+        if self.template_is_procedural:
+            _check_procedural(self.procedural_category, f"clip {self.name}")  # type: ignore[arg-type]
+        elif not Path(self.template).is_file():
             raise HoFitError(f"clip {self.name}: object template not found: {self.template}")
 
     # ---------------------------------------------------------------- slicing
@@ -785,6 +789,17 @@ class Clip:
         )
 
 
+def _check_procedural(category: str, where: str) -> None:
+    try:
+        from hoFit.models.objects import resolve_category
+    except ImportError:  # pragma: no cover - the object models are part of hoFit
+        return
+    try:
+        resolve_category(category)
+    except (HoFitError, KeyError, ValueError) as exc:
+        raise HoFitError(f"{where}: unknown procedural template 'procedural:{category}': {exc}") from None
+
+
 def _replace_directory(tmp: Path, directory: Path) -> None:
     """Move ``tmp`` onto ``directory``, replacing it; the old tree is removed only after the move."""
     if not directory.exists():
@@ -961,7 +976,7 @@ def _load_clip(directory: Path) -> Clip:
     template = obj_spec["template"]
     if not isinstance(template, str) or not template:
         raise HoFitError(f"{where}: object.template: expected a path or 'procedural:<category>', got {template!r}")
-    if not template.startswith(PROCEDURAL_PREFIX):
+    if not template.startswith(PROCEDURAL_PREFIX):  # a procedural category is checked by validate() / load_template()
         template_path = _resolve(directory, template, f"{where}: object.template")
         if not template_path.is_file():
             raise HoFitError(f"{where}: object.template: file not found: {template_path}")

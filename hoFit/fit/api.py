@@ -88,7 +88,7 @@ def fit_clip(
     start = time.perf_counter()
     template, base_scale = prepare_template(clip, config)
     object_vertices, object_faces = template.to_torch(device=device, dtype=dtype)
-    sdf = sdf_grid(template, resolution=fit_cfg.sdf_resolution).to(device=device, dtype=dtype)
+    sdf = sdf_grid(template, resolution=fit_cfg.sdf_resolution).to(device=device, dtype=dtype).query
     layers = [hand_layer_from_config(config.hand, side=hand.side).to(device) for hand in clip.hands]
     data = build_fit_data(clip, fit_cfg.roi_resolution, fit_cfg.roi_scale, device, dtype)
     timings["setup"] = time.perf_counter() - start

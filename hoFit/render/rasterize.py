@@ -126,6 +126,29 @@ def pack_meshes(meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return verts, torch.cat(faces, 0), torch.cat(ids, 0)
 
 
+def _twin_half_edges(faces: torch.Tensor, num_vertices: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each half-edge (face f, edge i from corner i to i+1), the twin in the other face of a manifold edge.
+
+    Returns ``twin`` (F*3,) long (index f*3+i of the twin, -1 for boundary or non-manifold edges) and
+    ``same_dir`` (F*3,) bool (the twin runs in the same direction: inconsistent winding).
+    """
+    start = faces.reshape(-1)
+    end = faces[:, [1, 2, 0]].reshape(-1)
+    key = torch.minimum(start, end) * num_vertices + torch.maximum(start, end)
+    sorted_key, order = key.sort()
+    n = key.numel()
+    twin = torch.full((n,), -1, dtype=torch.long, device=faces.device)
+    if n > 1:
+        eq = sorted_key[1:] == sorted_key[:-1]  # (n-1,)
+        prev_eq = torch.cat([eq.new_zeros(1), eq[:-1]])
+        next_eq = torch.cat([eq[1:], eq.new_zeros(1)])
+        pair = torch.nonzero(eq & ~prev_eq & ~next_eq).squeeze(1)  # runs of exactly two
+        a, b = order[pair], order[pair + 1]
+        twin[a], twin[b] = b, a
+    same_dir = (twin >= 0) & (start == start[twin.clamp(min=0)])
+    return twin, same_dir
+
+
 class _Raster:
     """Per-call face set-up and the sparse face-pixel scan (internal)."""
 
@@ -134,6 +157,7 @@ class _Raster:
         self.B, self.F = verts.shape[0], faces.shape[0]
         self.H, self.W, self.M = height, width, num_meshes
         self.faces = faces
+        self._verts = verts
         self.dtype, self.device = verts.dtype, verts.device
         self.v2d = project_points(verts, K, min_depth=znear * 0.5)  # (B, V, 2), differentiable
         self.z = verts[..., 2]  # (B, V)
@@ -141,131 +165,227 @@ class _Raster:
             tri = self.v2d.detach()[:, faces]  # (B, F, 3, 2)
             tz = self.z.detach()[:, faces]  # (B, F, 3)
             edges = tri.roll(-1, dims=2) - tri  # e_i = v_{i+1} - v_i
-            area2 = edges[..., 0, 0] * edges[..., 2, 1] * -1 + edges[..., 0, 1] * edges[..., 2, 0]
-            # area2 = cross(e0, v2 - v0) = cross(e0, -e2)
-            len2 = (edges * edges).sum(-1)
+            area2 = edges[..., 0, 1] * edges[..., 2, 0] - edges[..., 0, 0] * edges[..., 2, 1]  # cross(e0, -e2)
             valid = (tz > znear).all(-1) & torch.isfinite(tri).all(-1).all(-1) & (area2 != 0)
             if cull:
                 valid &= area2 < 0  # front faces are clockwise on screen (y down) for outward normals
-            self.valid = valid.reshape(-1)
-            inv_len2 = torch.where(len2 > 0, 1.0 / len2.clamp(min=1e-30), torch.zeros_like(len2))
-            # Tie rule for pixel centres exactly on an edge: an edge "owns" them when its direction, in
-            # the orientation that keeps the face on its inner side, points down (or right if
-            # horizontal). A shared edge is traversed both ways by its two faces, so exactly one claims
-            # the pixel: no holes and no double cover. Encoded as the edge function's threshold.
-            oriented = edges * area2.sign()[..., None, None]
+            self.valid = valid  # (B, F)
+            self.tri, self.edges, self.area_sign = tri, edges, area2.sign()
+            # Inside test: oriented edge functions cross(sgn * e_i, p - v_i) > threshold_i. Tie rule for
+            # pixel centres exactly on an edge: an edge owns them when its inward-oriented direction
+            # points down (or right if horizontal); a shared edge is traversed both ways by its two
+            # faces, so exactly one face claims the pixel (threshold: the smallest negative number).
+            oriented = edges * self.area_sign[..., None, None]
             owns = (oriented[..., 1] > 0) | ((oriented[..., 1] == 0) & (oriented[..., 0] > 0))
-            threshold = torch.where(owns, -1e-30, 0.0).to(tri.dtype)
-            table = torch.cat(
-                [
-                    tri.reshape(self.B, self.F, 6),
-                    edges.reshape(self.B, self.F, 6),
-                    inv_len2,
-                    area2.sign()[..., None],
-                    1.0 / tz.clamp(min=znear),
-                    1.0 / area2.abs().clamp(min=1e-30)[..., None],
-                    threshold,
-                ],
-                dim=-1,
-            )  # (B, F, 23)
-            self.table = table.reshape(self.B * self.F, 23).t().contiguous()  # (23, B*F)
+            tiny = torch.finfo(tri.dtype).tiny
+            threshold = torch.zeros_like(owns, dtype=tri.dtype).masked_fill_(owns, -tiny)
+            cover = torch.cat([tri, oriented, threshold[..., None]], dim=-1)  # (B, F, 3, 5)
+            self.cover_table = cover.reshape(self.B * self.F, 15).t().contiguous()  # (15, B*F)
+            depth = torch.cat([1.0 / tz.clamp(min=znear), 1.0 / area2.abs().clamp(min=1e-30)[..., None]], -1)
+            self.depth_table = depth.reshape(self.B * self.F, 4).t().contiguous()  # (4, B*F)
             self.tri_lo = tri.min(dim=2).values.reshape(-1, 2)  # (B*F, 2)
             self.tri_hi = tri.max(dim=2).values.reshape(-1, 2)
             batch_index = torch.arange(self.B, device=self.device).repeat_interleave(self.F)
             self.pixbase = (batch_index * self.M + slot.repeat(self.B)) * (height * width)
 
     # ----------------------------------------------------------------------------------------- scan
-    @torch.no_grad()
-    def scan(self, margin: float, cut2: float | None, need_depth: bool, max_pairs: int):
-        """Visit every face-pixel pair within ``margin`` pixels of a face's screen bounding box.
+    def _chunks(self, lo, hi, margin, ids, max_pairs, span):
+        """Enumerate, row by row, the pixels that a primitive can reach (scanline binning).
 
-        Returns per (B*M*H*W) pixel: ``covered`` (bool), ``dist_key`` (int64 key of the nearest face
-        within ``sqrt(cut2)`` among faces not containing the pixel, or None) and ``depth_key`` (int64
-        key of the nearest covering face along z, or None).
+        Primitives ``ids`` (entries of ``lo``/``hi``, their (N, 2) screen boxes) are first expanded to
+        (primitive, row) pairs over their boxes widened by ``margin``; ``span(id, row_y)`` gives each
+        pair's x-interval, and only the pixel centres inside it are enumerated. So thin or diagonal
+        triangles cost their area, not their bounding box.
+
+        Yields ``(id, xi, yi)`` per chunk of at most ``max_pairs`` pairs (or one row, if larger):
+        id (n,) the primitive's entry of ``ids``, xi / yi (n,) long pixel columns / rows.
         """
         H, W = self.H, self.W
+        lo = torch.ceil(lo[ids] - margin)
+        hi = torch.floor(hi[ids] + margin)
+        y0 = lo[:, 1].clamp(0, H).long()
+        bh = (hi[:, 1].clamp(-1, H - 1).long() - y0 + 1).clamp(min=0)
+        bh = bh * ((hi[:, 0] >= 0) & (lo[:, 0] <= W - 1))
+        keep = torch.nonzero(bh > 0).squeeze(1)
+        if keep.numel() == 0:
+            return
+        ids, y0, bh = ids[keep], y0[keep], bh[keep]
+        n_rows = int(bh.sum())
+        rep = torch.repeat_interleave(torch.arange(ids.numel(), device=self.device), bh, output_size=n_rows)
+        row = y0.index_select(0, rep) + torch.arange(n_rows, device=self.device) - (torch.cumsum(bh, 0) - bh)[rep]
+        row_ids = ids.index_select(0, rep)
+        xmin, xmax = span(row_ids, row.to(self.dtype))
+        xs = torch.ceil(xmin).clamp(0, W).long()
+        cnt = (torch.floor(xmax).clamp(-1, W - 1).long() - xs + 1).clamp(min=0)
+        keep = torch.nonzero(cnt > 0).squeeze(1)
+        if keep.numel() == 0:
+            return
+        cnt, xs, row, row_ids = cnt[keep], xs[keep], row[keep], row_ids[keep]
+        cum = torch.cumsum(cnt, 0)
+        starts = cum - cnt
+        cum_host = cum.cpu()  # chunk bookkeeping on the host (the same tensor on CPU)
+        a, n_spans = 0, keep.numel()
+        while a < n_spans:
+            done = int(cum_host[a - 1]) if a > 0 else 0
+            b = max(int(torch.searchsorted(cum_host, torch.tensor(done + max_pairs), right=True)), a + 1)
+            n = int(cum_host[b - 1]) - done
+            rep = torch.repeat_interleave(torch.arange(a, b, device=self.device), cnt[a:b], output_size=n)
+            local = torch.arange(n, device=self.device) + (done - starts.index_select(0, rep))
+            yield row_ids.index_select(0, rep), xs.index_select(0, rep) + local, row.index_select(0, rep)
+            a = b
+
+    def _triangle_span(self, gface, y):
+        """x-interval of each triangle's intersection with the horizontal line at y (slightly widened)."""
+        tri = self.tri.reshape(-1, 3, 2).index_select(0, gface)  # (n, 3, 2)
+        a, b = tri, tri.roll(-1, dims=1)
+        ay, by = a[..., 1], b[..., 1]
+        yy = y[:, None]
+        crosses = ((ay - yy) * (by - yy) <= 0) & (ay != by)
+        t = ((yy - ay) / torch.where(ay != by, by - ay, torch.ones_like(ay))).clamp(0.0, 1.0)
+        x = a[..., 0] + t * (b[..., 0] - a[..., 0])
+        flat = (ay == yy) & (by == yy)  # an edge lying on the row: both ends
+        big = torch.full_like(x, float("inf"))
+        x_lo = torch.where(crosses, x, big).amin(1)
+        x_hi = torch.where(crosses, x, -big).amax(1)
+        x_lo = torch.minimum(x_lo, torch.where(flat, torch.minimum(a[..., 0], b[..., 0]), big).amin(1))
+        x_hi = torch.maximum(x_hi, torch.where(flat, torch.maximum(a[..., 0], b[..., 0]), -big).amax(1))
+        eps = 1e-3  # pixels; the exact inside test decides
+        return x_lo - eps, x_hi + eps
+
+    @staticmethod
+    def _capsule_span(table, radius):
+        """span(ids, y) for segments (rows ax, ay, ex, ey of ``table``) widened by ``radius``: a superset
+        of the x where the distance to the segment is below ``radius``."""
+
+        def span(ids, y):
+            t = table.index_select(1, ids)
+            ax, ay, ex, ey = t[0], t[1], t[2], t[3]
+            flat = ey == 0
+            safe = torch.where(flat, torch.ones_like(ey), ey)
+            t0 = (y - radius - ay) / safe
+            t1 = (y + radius - ay) / safe
+            lo_t = torch.minimum(t0, t1)
+            hi_t = torch.maximum(t0, t1)
+            near_flat = (y - ay).abs() < radius
+            lo_t = torch.where(flat, torch.where(near_flat, 0.0, 2.0), lo_t)
+            hi_t = torch.where(flat, torch.where(near_flat, 1.0, -1.0), hi_t)
+            empty = (lo_t > 1) | (hi_t < 0)
+            lo_t, hi_t = lo_t.clamp(0.0, 1.0), hi_t.clamp(0.0, 1.0)
+            xa, xb = ax + lo_t * ex, ax + hi_t * ex
+            x_lo = torch.minimum(xa, xb) - radius
+            x_hi = torch.maximum(xa, xb) + radius
+            return x_lo.masked_fill(empty, float("inf")), x_hi.masked_fill(empty, -float("inf"))
+
+        return span
+
+    @property
+    def welded_faces(self) -> torch.Tensor:
+        """Faces with coincident vertices merged (for adjacency only; sets ``num_vertices``).
+
+        Textured meshes split vertices along texture seams; without merging, every seam edge would
+        look like a silhouette boundary. Vertices are merged only when they coincide exactly in every
+        batch element.
+        """
+        v = self._verts.detach()
+        V = v.shape[1]
+        _, group = torch.unique(v[0], dim=0, return_inverse=True)
+        first = torch.full((V,), V, dtype=torch.long, device=v.device)
+        first = first.scatter_reduce(0, group, torch.arange(V, device=v.device), reduce="amin")
+        leader = first[group]  # (V,) lowest index of the coincident group
+        same = (v == v[:, leader]).all(-1).all(0)
+        canon = torch.where(same, leader, torch.arange(V, device=v.device))
+        self.num_vertices = V
+        return canon[self.faces]
+
+    def _contour_half_edges(self):
+        """Global ids (b*F + f)*3 + i of the half-edges that can bound a mesh's projected silhouette.
+
+        An edge is interior when its two faces are both rendered and lie on opposite sides of it on
+        screen; the silhouette boundary is made of the other (contour) edges only, so the distance from
+        a pixel outside the silhouette to the nearest face equals its distance to the nearest contour edge.
+        """
+        twin, same_dir = _twin_half_edges(self.welded_faces, self.num_vertices)
+        has_twin = twin >= 0
+        tf = twin.clamp(min=0) // 3
+        sign = self.area_sign  # (B, F)
+        own_sign = sign.repeat_interleave(3, dim=1)  # (B, F*3)
+        twin_sign = sign[:, tf]
+        opposite = (own_sign == twin_sign) ^ same_dir[None]
+        valid = self.valid.repeat_interleave(3, dim=1)
+        interior = has_twin[None] & valid & self.valid[:, tf] & opposite
+        return torch.nonzero((valid & ~interior).reshape(-1)).squeeze(1)
+
+    @torch.no_grad()
+    def scan(self, margin: float, cut2: float | None, need_depth: bool, max_pairs: int):
+        """Visit the face-pixel pairs near the faces' screen boxes.
+
+        Coverage pass: pixels in each face's box (no margin), inside test and, when asked, depth.
+        Band pass (``cut2`` given): pixels within ``margin`` of each contour edge's box, squared
+        distance to the edge segment.
+
+        Returns per (B*M*H*W) pixel: ``covered`` (bool), ``dist_key`` (int64 key of the nearest face
+        within ``sqrt(cut2)``, or None) and ``depth_key`` (int64 key of the nearest covering face along
+        z, or None).
+        """
         if max_pairs <= 0:
             max_pairs = (1 << 24) if self.device.type == "cuda" else (1 << 18)
-        n_out = self.B * self.M * H * W
+        W = self.W
+        n_out = self.B * self.M * self.H * W
         covered = torch.zeros(n_out, dtype=torch.bool, device=self.device)
         dist_key = torch.full((n_out,), _NO_KEY, dtype=torch.long, device=self.device) if cut2 is not None else None
         depth_key = torch.full((n_out,), _NO_KEY, dtype=torch.long, device=self.device) if need_depth else None
 
-        lo = torch.ceil(self.tri_lo - margin)
-        hi = torch.floor(self.tri_hi + margin)
-        x0 = lo[:, 0].clamp(0, W).long()
-        y0 = lo[:, 1].clamp(0, H).long()
-        x1 = hi[:, 0].clamp(-1, W - 1).long()
-        y1 = hi[:, 1].clamp(-1, H - 1).long()
-        bw = (x1 - x0 + 1).clamp(min=0)
-        counts = bw * (y1 - y0 + 1).clamp(min=0) * self.valid
-        active = torch.nonzero(counts > 0).squeeze(1)
-        if active.numel() == 0:
-            return covered, dist_key, depth_key
-        cnt = counts[active]
-        cum = torch.cumsum(cnt, 0)
-        # Integer per-face data gathered once per pair: x0, y0, box width, output offset of (b, mesh).
-        itab = torch.stack([x0, y0, bw, self.pixbase], 0)[:, active]  # (4, A)
-        ftab = self.table[:, active]  # (23, A)
-        # Greedy chunks at face granularity: at most max_pairs pairs each (or one face if it alone has more).
-        starts = cum - cnt
-        cum_host = cum.cpu()  # chunk bookkeeping on the host (the same tensor on CPU)
-        a, n_active = 0, active.numel()
-        while a < n_active:
-            done = int(cum_host[a - 1]) if a > 0 else 0
-            b = int(torch.searchsorted(cum_host, torch.tensor(done + max_pairs), right=True))
-            b = max(b, a + 1)
-            n = int(cum_host[b - 1]) - done
-            rep = torch.repeat_interleave(torch.arange(a, b, device=self.device), cnt[a:b], output_size=n)
-            local = torch.arange(n, device=self.device) + (starts[a] - starts.index_select(0, rep))
-            ints = itab.index_select(1, rep)
-            ly = local // ints[2]
-            lx = local - ly * ints[2]
-            xi = ints[0] + lx
-            yi = ints[1] + ly
-            pix = ints[3] + yi * W + xi
-            gface = active.index_select(0, rep)
-            self._eval_chunk(ftab.index_select(1, rep), xi.to(self.dtype), yi.to(self.dtype), pix, gface, cut2,
-                             covered, dist_key, depth_key)
-            a = b
-        return covered, dist_key, depth_key
+        faces = torch.nonzero(self.valid.reshape(-1)).squeeze(1)
+        for gface, xi, yi in self._chunks(self.tri_lo, self.tri_hi, 0.0, faces, max_pairs, self._triangle_span):
+            t = self.cover_table.index_select(1, gface)
+            px, py = xi.to(self.dtype), yi.to(self.dtype)
+            inside = None
+            cross = []
+            for i in range(3):
+                r = 5 * i
+                c = t[r + 2] * (py - t[r + 1]) - t[r + 3] * (px - t[r])
+                cross.append(c)
+                inner = c > t[r + 4]
+                inside = inner if inside is None else inside & inner
+            idx = torch.nonzero(inside).squeeze(1)
+            gf = gface.index_select(0, idx)
+            pix = self.pixbase.index_select(0, gf) + yi.index_select(0, idx) * W + xi.index_select(0, idx)
+            covered.index_fill_(0, pix, True)
+            if depth_key is not None:
+                # screen barycentrics: lambda_{(i+2)%3} = oriented cross_i / |2 area|; 1/z is linear on screen
+                d = self.depth_table.index_select(1, gf)
+                c0, c1, c2 = (c.index_select(0, idx) for c in cross)
+                invz = (c0 * d[2] + c1 * d[0] + c2 * d[1]) * d[3]
+                key = ((1.0 / invz).float().view(torch.int32).long() << 32) | gf
+                depth_key.scatter_reduce_(0, pix, key, reduce="amin", include_self=True)
 
-    @staticmethod
-    def _eval_chunk(t, px, py, pix, gface, cut2, covered, dist_key, depth_key):
-        sgn = t[15]
-        inside = None
-        d2min = None
-        cross = []
-        for i in range(3):  # the three edges of every pair at once
-            wx = px - t[2 * i]
-            wy = py - t[2 * i + 1]
-            ex, ey = t[6 + 2 * i], t[7 + 2 * i]
-            c = (ex * wy - ey * wx) * sgn
-            cross.append(c)
-            inner = c > t[20 + i]
-            inside = inner if inside is None else inside & inner
-            if cut2 is not None:
-                s = ((wx * ex + wy * ey) * t[12 + i]).clamp_(0.0, 1.0)
-                dx = wx - s * ex
-                dy = wy - s * ey
-                d2 = dx * dx + dy * dy
-                d2min = d2 if d2min is None else torch.minimum(d2min, d2)
         if cut2 is not None:
-            near = (~inside) & (d2min < cut2)
-            idx = torch.nonzero(near).squeeze(1)
-            key = (d2min.index_select(0, idx).float().view(torch.int32).long() << 32) | gface.index_select(0, idx)
-            dist_key.scatter_reduce_(0, pix.index_select(0, idx), key, reduce="amin", include_self=True)
-        idx = torch.nonzero(inside).squeeze(1)
-        p_in = pix.index_select(0, idx)
-        covered.index_fill_(0, p_in, True)
-        if depth_key is not None:
-            # screen-space barycentrics: lambda_{(i+2)%3} = oriented cross_i / |2 area|
-            ti = t.index_select(1, idx)
-            c0, c1, c2 = (c.index_select(0, idx) for c in cross)
-            invz = (c0 * ti[18] + c1 * ti[16] + c2 * ti[17]) * ti[19]
-            depth = 1.0 / invz
-            key = (depth.float().view(torch.int32).long() << 32) | gface.index_select(0, idx)
-            depth_key.scatter_reduce_(0, p_in, key, reduce="amin", include_self=True)
+            half = self._contour_half_edges()  # (E,) global half-edge ids
+            gface_e = half // 3
+            corner = half % 3
+            tri = self.tri.reshape(-1, 3, 2)
+            a = tri[gface_e, corner]  # (E, 2)
+            e = self.edges.reshape(-1, 3, 2)[gface_e, corner]
+            len2 = (e * e).sum(-1)
+            inv_len2 = torch.where(len2 > 0, 1.0 / len2.clamp(min=1e-30), torch.zeros_like(len2))
+            table = torch.stack([a[:, 0], a[:, 1], e[:, 0], e[:, 1], inv_len2], 0)  # (5, E)
+            lo, hi = torch.minimum(a, a + e), torch.maximum(a, a + e)
+            ids = torch.arange(half.numel(), device=self.device)
+            span = self._capsule_span(table, margin)
+            for rep, xi, yi in self._chunks(lo, hi, margin, ids, max_pairs, span):
+                t = table.index_select(1, rep)
+                wx = xi.to(self.dtype) - t[0]
+                wy = yi.to(self.dtype) - t[1]
+                s = ((wx * t[2] + wy * t[3]) * t[4]).clamp_(0.0, 1.0)
+                dx = wx - s * t[2]
+                dy = wy - s * t[3]
+                d2 = dx * dx + dy * dy
+                idx = torch.nonzero(d2 < cut2).squeeze(1)
+                gf = gface_e.index_select(0, rep.index_select(0, idx))
+                pix = self.pixbase.index_select(0, gf) + yi.index_select(0, idx) * W + xi.index_select(0, idx)
+                key = (d2.index_select(0, idx).float().view(torch.int32).long() << 32) | gf
+                dist_key.scatter_reduce_(0, pix, key, reduce="amin", include_self=True)
+        return covered, dist_key, depth_key
 
     # ----------------------------------------------------------------------- differentiable re-evaluation
     def pixel_coords(self, flat: torch.Tensor) -> torch.Tensor:

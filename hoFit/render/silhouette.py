@@ -166,8 +166,9 @@ def render_scene(
         order[band] = bz.detach().mean(-1)
         order = order.view(B, M, H * W)
         in_front = order[:, :, None] < order[:, None, :]  # (B, M', M, HW): mesh m' in front of mesh m
-    keep = 1.0 - sil[:, :, None] * in_front.to(sil.dtype)
-    visible = sil * keep.prod(dim=1)
+    visible = sil
+    for other in range(M):  # a handful of meshes: an explicit product is cheaper than prod's backward
+        visible = visible * (1.0 - sil[:, other, None] * in_front[:, other].to(sil.dtype))
     return SceneRender(
         silhouettes=sil.view(B, M, H, W),
         visible=visible.view(B, M, H, W),

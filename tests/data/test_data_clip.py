@@ -452,3 +452,18 @@ def test_load_template_from_ycb(tmp_path, ycb_dir):
 
     extents = trimesh.load(mesh, force="mesh").extents
     np.testing.assert_allclose(template.extents, 2.0 * extents, rtol=1e-4)
+
+
+def test_procedural_template_check_and_load(tmp_path):
+    clip = make_clip(tmp_path, gt=False)
+    clip.template, clip.object_scale = "procedural:mug", 2.0
+    out = clip.save(tmp_path / "c")
+    from hoFit.models.objects import procedural_template
+
+    np.testing.assert_allclose(Clip.load(out).load_template().extents, 2 * procedural_template("mug").extents, rtol=1e-5)
+    spec = yaml.safe_load((out / "clip.yaml").read_text())
+    spec["object"]["template"] = "procedural:spoon"
+    (out / "clip.yaml").write_text(yaml.safe_dump(spec))
+    clip = Clip.load(out)  # loads (cue-only clips may name their template later), but does not validate
+    with pytest.raises(HoFitError, match=r"clip test: unknown procedural template 'procedural:spoon'"):
+        clip.validate()

@@ -45,3 +45,14 @@ def test_interpolate_rotations_is_slerp():
     mid = Rotation.from_matrix(interpolate_rotations([0, 2], np.stack([a.as_matrix(), b.as_matrix()]), [1])[0])
     assert np.isclose((a.inv() * mid).magnitude(), (mid.inv() * b).magnitude())
     assert np.isclose((a.inv() * mid).magnitude() * 2, (a.inv() * b).magnitude())
+
+
+def test_dataset_templates_are_known_procedural_categories():
+    from hoFit.data.datasets.core50 import CORE50_TEMPLATES
+    from hoFit.data.datasets.epic import EPIC_TEMPLATES
+    from hoFit.models.objects import PROCEDURAL_CATEGORIES, procedural_template
+
+    names = [n for n in CORE50_TEMPLATES.values() if n is not None] + list(EPIC_TEMPLATES.values())
+    assert set(names) <= set(PROCEDURAL_CATEGORIES)
+    mug = procedural_template("mug")
+    assert 0.05 < float(mug.extents.max()) < 0.2  # metric size, metres

@@ -175,7 +175,7 @@ def test_centered_and_dataclass_checks() -> None:
     shifted = template_from_arrays(TETRA_V + 1.0, TETRA_F, name="tetra")
     centered = shifted.centered("bbox")
     np.testing.assert_allclose(centered.bounds.mean(0), 0.0, atol=1e-6)
-    np.testing.assert_allclose(shifted.centered("centroid").vertices.mean(0) * 0, 0.0)
+    np.testing.assert_allclose(shifted.centered("centroid").center("centroid"), 0.0, atol=1e-6)
     tetra_centroid = TETRA_V.mean(0)  # volume centroid of a tetrahedron = mean of its 4 vertices
     np.testing.assert_allclose(shifted.center("centroid"), tetra_centroid + 1.0, atol=1e-6)
     with pytest.raises(HoFitError, match="unknown centre mode"):

@@ -184,13 +184,14 @@ def test_visits_only_pixels_near_faces(monkeypatch):
     sphere = trimesh.creation.icosphere(3, radius=0.02)
     v, faces = _mesh(sphere, (-0.2, -0.2, 0.5), dtype=torch.float32)
     visited = []
-    original = raster_module._Raster._eval_chunk
+    original = raster_module._Raster._chunks
 
-    def spy(t, px, *args):
-        visited.append(px.numel())
-        return original(t, px, *args)
+    def spy(self, *args):
+        for chunk in original(self, *args):
+            visited.append(chunk[1].numel())
+            yield chunk
 
-    monkeypatch.setattr(raster_module._Raster, "_eval_chunk", staticmethod(spy))
+    monkeypatch.setattr(raster_module._Raster, "_chunks", spy)
     settings = SilhouetteSettings(sigma_px=1.0, max_pairs_per_chunk=4096)
     sil = soft_silhouette(v, faces, _K(400.0, 255.5, 255.5, torch.float32), (512, 512), settings)
     pairs = sum(visited)

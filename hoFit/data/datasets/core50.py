@@ -50,15 +50,15 @@ CORE50_CATEGORIES: tuple[str, ...] = (
 # Procedural template of each category (hoFit.models.objects.procedural_template names).
 CORE50_TEMPLATES: dict[str, str | None] = {
     "plug_adapter": None,
-    "mobile_phone": "mobile phone",
+    "mobile_phone": "mobile_phone",
     "scissor": "scissors",
-    "light_bulb": "light bulb",
+    "light_bulb": "light_bulb",
     "can": "can",
     "glass": "glass",
     "ball": "ball",
     "marker": "marker",
     "cup": "mug",
-    "remote_control": "remote control",
+    "remote_control": "remote_control",
 }
 # Hand holding the object in each session.
 CORE50_HAND_SIDES: dict[str, str] = {

@@ -66,7 +66,7 @@ EPIC_TEMPLATES: dict[str, str] = {
     "bottle": "bottle",
     "plate": "plate",
     "jug": "jug",
-    "phone": "mobile phone",
+    "phone": "mobile_phone",
     "glass": "glass",
 }
 EPIC_DEFAULT_NOUNS: tuple[str, ...] = ("cup", "can", "bottle", "plate", "jug", "phone", "glass")

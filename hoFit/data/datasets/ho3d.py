@@ -158,9 +158,10 @@ def _project(points_cv: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 
 def _box(points_2d: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """Box (edge coordinates: pixel column c spans [c, c + 1]) of projected points (centre coordinates)."""
     lo, hi = points_2d.min(axis=0), points_2d.max(axis=0)
     pad = (hi - lo) * margin
-    return np.concatenate([lo - pad, hi + pad + 1.0])  # pixel edges: the last pixel's far edge
+    return np.concatenate([lo - pad, hi + pad]) + 0.5
 
 
 class HO3D(ClipDataset):

@@ -22,6 +22,7 @@ Streams of randomness are separate (grasp, motion, appearance), each derived fro
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -175,7 +176,8 @@ class SyntheticClip:
         depth: float32 (T, H, W) metres, +inf on background.
         instance: int8 (T, H, W): -1 background, 0 object, 1 + i hand i (front-most surface).
         object_amodal: bool (T, H, W) the whole object silhouette, occluded parts included.
-        penetration: float32 (T,) deepest hand vertex inside the object per frame, metres (exact).
+        penetration: float32 (T,) per frame, the deepest hand vertex inside the object or object vertex inside
+            a hand, metres (exact).
         grasps: one report per hand (plain data: penetration, contact regions, attempts, ...).
         timings: seconds per generation step.
     """
@@ -198,11 +200,13 @@ class SyntheticClip:
     def save(self, directory: str | Path, overwrite: bool = False) -> Path:
         """Write the clip directory, then ``object.ply``, ``synth.npz`` and (last) ``synth.json``.
 
-        A directory with ``synth.json`` is complete; `SyntheticClip.load` reads it back.
+        A directory with ``synth.json`` is complete; `SyntheticClip.load` reads it back. This object is not
+        changed (its clip keeps its frames in memory and its template reference).
         """
         directory = Path(directory).absolute()
-        self.clip.template = str(directory / OBJECT_FILE)
-        self.clip.save(directory, overwrite=overwrite)
+        clip = copy.copy(self.clip)  # the saved clip references the mesh written beside it
+        clip.template = str(directory / OBJECT_FILE)
+        clip.save(directory, overwrite=overwrite)
         mesh = self.template.to_trimesh()
         tmp = directory / f".{OBJECT_FILE}.tmp.ply"
         mesh.export(tmp)
@@ -368,14 +372,14 @@ def _pose_hands(layer, grasp: Grasp, rotations: np.ndarray, obj_t: np.ndarray, o
     return global_orient, articulation, transl, out.vertices.double().numpy(), out.keypoints.double().numpy()
 
 
-def _frame_penetration(hand_vertices: np.ndarray, obj_vertices: np.ndarray, obj_faces: np.ndarray) -> np.ndarray:
-    from hoFit.eval.plausibility import max_penetration_depth
+def _frame_penetration(layer, hand_vertices: np.ndarray, rotations: np.ndarray, obj_t: np.ndarray, template, sdf) -> np.ndarray:
+    """(T,) exact penetration per frame (deepest hand vertex in the object or object vertex in the hand), metres."""
+    from hoFit.data.synth.grasp import hand_object_report
 
-    return max_penetration_depth(
-        torch.as_tensor(hand_vertices, dtype=torch.float64),
-        torch.as_tensor(obj_vertices, dtype=torch.float64),
-        torch.as_tensor(obj_faces, dtype=torch.long),
-    ).numpy()
+    local = np.einsum("tji,tnj->tni", rotations, hand_vertices - obj_t[:, None])  # object frame
+    obj_v, obj_f = template.to_torch(dtype=torch.float32)
+    report = hand_object_report(torch.as_tensor(local, dtype=torch.float32), obj_v, obj_f, sdf, layer.closed_faces)
+    return np.maximum(report["penetration"], report["object_penetration"])
 
 
 def _render(meshes, colours, K: torch.Tensor, image_size, background: np.ndarray, supersample: int, chunk: int = 4):
@@ -406,12 +410,17 @@ def _box_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _masks(visible: np.ndarray, amodal: np.ndarray) -> MaskSequence:
-    """Exact visible mask; a frame where the entity is fully hidden gets its amodal area as unknown."""
+    """Exact visible masks (T, H, W); a frame where the entity is fully hidden gets its amodal area as
+    unknown (or, if not even that is in the image, no mask)."""
     mask = visible.astype(np.uint8)
     unknown = np.zeros_like(visible, dtype=bool)
+    available = np.ones(visible.shape[0], dtype=bool)
     hidden = ~visible.any(axis=(1, 2))
     unknown[hidden] = amodal[hidden]
-    return MaskSequence(mask, unknown, np.ones(visible.shape[0], dtype=bool))
+    lost = hidden & ~amodal.any(axis=(1, 2))
+    unknown[lost] = True
+    available[lost] = False
+    return MaskSequence(mask, unknown, available)
 
 
 def generate_clip(config: SynthConfig | None = None, **overrides) -> SyntheticClip:
@@ -437,7 +446,10 @@ def generate_clip(config: SynthConfig | None = None, **overrides) -> SyntheticCl
         betas = np.clip(rng["shape"].normal(size=layer.num_betas), -2.5, 2.5) * config.betas_std
         approach = None if not grasps else -grasps[0].approach
         for attempt in range(3):
-            grasp = synthesize_grasp(template, layer, rng["grasp"], config.grasp, betas=betas, sdf=sdf, approach=approach)
+            grasp = synthesize_grasp(
+                template, layer, rng["grasp"], config.grasp, betas=betas, sdf=sdf, approach=approach,
+                avoid=grasps[0].vertices if grasps else None,
+            )
             if not grasps or _hands_overlap(grasps[0], layers[0], grasp, layer) <= config.grasp.max_penetration:
                 break
         else:
@@ -469,7 +481,7 @@ def generate_clip(config: SynthConfig | None = None, **overrides) -> SyntheticCl
         opening = _finger_schedule(config.num_frames, amplitude, rng["fingers"])
         for _ in range(4):
             go, art, tr, verts, kps = _pose_hands(layer, grasp, rotations, obj_t, opening)
-            depth_t = _frame_penetration(verts, obj_vertices, template.faces)
+            depth_t = _frame_penetration(layer, verts, rotations, obj_t, template, sdf)
             if depth_t.max() <= config.grasp.max_penetration + 1e-6 or amplitude == 0:
                 break
             amplitude *= 0.5  # opening the fingers pushed a finger into the object: open less
@@ -477,7 +489,7 @@ def generate_clip(config: SynthConfig | None = None, **overrides) -> SyntheticCl
         else:
             opening = np.zeros(config.num_frames)
             go, art, tr, verts, kps = _pose_hands(layer, grasp, rotations, obj_t, opening)
-            depth_t = _frame_penetration(verts, obj_vertices, template.faces)
+            depth_t = _frame_penetration(layer, verts, rotations, obj_t, template, sdf)
         penetration = np.maximum(penetration, depth_t)
         hands.append(HandParameters(layer.side, config.hand_model, go, art, grasp.betas.copy(), tr, grasp.grasp_type))
         hand_vertices.append(verts)

@@ -107,7 +107,7 @@ class GraspSettings:
         max_penetration: accepted depth of hand in object and object in hand, metres (exact check).
         contact_threshold: a region touches the object when a vertex is within this distance, metres.
         min_contact_regions: regions in contact required (None: 3 for power/precision, 2 for pinch); the
-            thumb pad must always be one of them.
+            thumb pad must be one of them (for power grasps the thumb's pad or phalanges).
         sdf_resolution: samples per axis of the object's SDF grid used by the losses.
         lr_translation, lr_rotation, lr_angles: Adam step sizes (metres, radians, radians).
         weights: loss weights keyed by term: contact, collision, joint_limits, posture.
@@ -267,15 +267,21 @@ def _initial_pose(
     root_model: np.ndarray,
     standoff: float,
     approach: np.ndarray | None,
+    avoid: np.ndarray | None = None,
     max_concavity: float = 0.005,
     tries: int = 50,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Global rotation (3, 3), translation (3,) and approach direction (3,) of one pre-grasp hypothesis.
 
     The approach direction is redrawn while the surface point it reaches lies deeper than ``max_concavity``
-    inside the object's convex hull (e.g. inside a mug's opening): grasps rest on the outer surface.
+    inside the object's convex hull (e.g. inside a mug's opening): grasps rest on the outer surface. With
+    ``avoid`` (another hand's vertices) the ray aims at the half of the object away from that hand.
     """
     centre, axis = long_axis(vertices)
+    if avoid is not None:  # aim at the half of the long axis away from the other hand
+        along = (vertices - centre) @ axis
+        side = np.sign((avoid.mean(0) - centre) @ axis) or 1.0
+        centre = centre - side * 0.3 * (along.max() - along.min()) * axis
     for _ in range(tries):
         if approach is None:
             n = rng.normal(size=3)
@@ -325,6 +331,8 @@ class _Problem:
         self.region_names = sorted(regions)
         self.regions = {name: regions[name] for name in self.region_names}
         self.attracted = [regions[r] for r in _ATTRACTED[grasp_type]]
+        self.avoid: torch.Tensor | None = None
+        self.avoid_margin = 0.01
         self.eye = torch.eye(3, dtype=self.dtype)[None]
         self.zero = torch.zeros(1, 3, dtype=self.dtype)
 
@@ -346,6 +354,9 @@ class _Problem:
         touching = torch.gather(verts, 1, nearest[..., None].expand(-1, -1, 3))
         contact = contact_loss(touching, self.sdf.query, eye, zero, 1.0, attraction_distance=attraction)
         collision = collision_loss(verts, self.sdf.query, eye, zero, 1.0) + self._object_in_hand(verts)
+        if self.avoid is not None:
+            gap = torch.cdist(verts, self.avoid[None].expand(batch, -1, -1)).amin(dim=-1)  # (B, V)
+            collision = collision + (torch.relu(self.avoid_margin - gap) * 100.0).pow(2).sum(dim=-1).mean()
         limits = joint_limit_loss(angles, self.limits)
         prior = (angles - posture).pow(2).sum(dim=(-1, -2)).mean()
         return (
@@ -389,6 +400,17 @@ class _Problem:
         return report
 
 
+def _possibly_inside_hand(points: torch.Tensor, hand_vertices: torch.Tensor, normals: torch.Tensor) -> torch.Tensor:
+    """Indices of points (N, 3) that may lie inside the hand: near a hand vertex and not clearly in front of it."""
+    lo, hi = hand_vertices.amin(0) - 0.02, hand_vertices.amax(0) + 0.02
+    box = torch.nonzero(((points >= lo) & (points <= hi)).all(-1)).squeeze(1)
+    if not box.numel():
+        return box
+    distance, nearest = torch.cdist(points[box], hand_vertices).min(dim=-1)
+    front = ((points[box] - hand_vertices[nearest]) * normals[nearest]).sum(-1)
+    return box[(distance < 0.02) & (front < 0.003)]
+
+
 def hand_object_report(
     hand_vertices: torch.Tensor,
     obj_vertices: torch.Tensor,
@@ -400,8 +422,9 @@ def hand_object_report(
 
     Only points that the SDF grid places within two voxels (plus 2 mm) of the surface get the exact test
     (winding number and point-to-triangle distance, as `hoFit.eval.plausibility.penetration_depths`); the
-    others keep the grid's value, which is then far from the surface. Object vertices are tested against the
-    closed hand mesh only inside the hand's bounding box.
+    others keep the grid's value, which is then far from the surface. Object vertices get the exact test
+    against the closed hand mesh when they lie within 2 cm of a hand vertex and less than 3 mm in front of
+    that vertex's tangent plane (points farther in front cannot be inside the hand).
 
     Returns:
         ``penetration`` (B,) deepest hand vertex inside the object, ``object_penetration`` (B,) deepest object
@@ -412,6 +435,7 @@ def hand_object_report(
     margin = 2.0 * sdf.voxel_size + 0.002
     with torch.no_grad():
         signed = sdf.query(vertices).clone()
+        normals = vertex_normals(vertices, hand_closed_faces)
         penetration = np.zeros(vertices.shape[0])
         object_penetration = np.zeros(vertices.shape[0])
         for b in range(vertices.shape[0]):
@@ -420,10 +444,9 @@ def hand_object_report(
                 depth, dist = penetration_depths(vertices[b, near][None], obj_vertices, obj_faces)
                 signed[b, near] = torch.where(depth[0] > 0, -depth[0], dist[0])
                 penetration[b] = float(depth.max())
-            lo, hi = vertices[b].amin(0) - 1e-3, vertices[b].amax(0) + 1e-3
-            inside_box = torch.nonzero(((obj_vertices >= lo) & (obj_vertices <= hi)).all(-1)).squeeze(1)
-            if inside_box.numel():
-                depth_obj = object_in_hand_penetration(obj_vertices[inside_box][None], vertices[b][None], hand_closed_faces)
+            candidates = _possibly_inside_hand(obj_vertices, vertices[b], normals[b])
+            if candidates.numel():
+                depth_obj = object_in_hand_penetration(obj_vertices[candidates][None], vertices[b][None], hand_closed_faces)
                 object_penetration[b] = float(depth_obj.max())
     return {"penetration": penetration, "object_penetration": object_penetration, "signed_distance": signed}
 
@@ -458,13 +481,15 @@ def _accepted(report: dict, b: int, settings: GraspSettings, names: list[str]) -
         report["penetration"][b] <= settings.max_penetration
         and report["object_penetration"][b] <= settings.max_penetration
         and len(regions) >= settings.required_regions
-        and "thumb_pad" in regions
+        and ("thumb_pad" in regions or (settings.grasp_type == "power" and "thumb_phalanges" in regions))
     )
 
 
-def _score(report: dict, b: int, settings: GraspSettings) -> float:
+def _score(report: dict, b: int, settings: GraspSettings, names: list[str]) -> float:
+    """Lower is better: accepted hypotheses first, then less penetration, then more regions in contact."""
     excess = max(report["penetration"][b], report["object_penetration"][b]) - settings.max_penetration
-    return 1000.0 * max(excess, 0.0) - float(report["in_contact"][b].sum())
+    rejected = 0.0 if _accepted(report, b, settings, names) else 1000.0
+    return rejected + 1000.0 * max(excess, 0.0) - float(report["in_contact"][b].sum())
 
 
 def synthesize_grasp(
@@ -475,6 +500,7 @@ def synthesize_grasp(
     betas: np.ndarray | None = None,
     sdf: SDFGrid | None = None,
     approach: np.ndarray | None = None,
+    avoid: np.ndarray | None = None,
 ) -> Grasp:
     """Find a plausible grasp of ``template`` by ``layer`` (see the module docstring).
 
@@ -488,6 +514,8 @@ def synthesize_grasp(
         sdf: the object's SDF grid; computed (and cached on disk) at ``settings.sdf_resolution`` if None.
         approach: optional preferred approach direction (3,) in the object frame (the palm starts on that
             side, with some randomness), e.g. opposite to another hand's.
+        avoid: optional (N, 3) vertices of another hand already holding the object (object frame): the
+            pre-grasp aims at the other half of the object and the optimization keeps 1 cm away from them.
 
     Returns:
         A verified `Grasp`.
@@ -503,6 +531,8 @@ def synthesize_grasp(
     if sdf is None:
         sdf = sdf_grid(template, resolution=settings.sdf_resolution)
     problem = _Problem(template, sdf, layer, settings.grasp_type)
+    if avoid is not None:
+        problem.avoid = torch.as_tensor(np.asarray(avoid), dtype=problem.dtype)
     dtype = problem.dtype
     betas_t = torch.zeros(1, layer.num_betas, dtype=dtype) if betas is None else torch.as_tensor(
         np.asarray(betas)[None], dtype=dtype
@@ -527,7 +557,7 @@ def synthesize_grasp(
         poses = [
             _initial_pose(
                 rng, settings.grasp_type, sdf, vertices_np, hull_planes, frame_model, palm_centre, root,
-                settings.standoff, approach,
+                settings.standoff, approach, None if avoid is None else np.asarray(avoid, dtype=np.float64),
             )
             for _ in range(settings.hypotheses)
         ]
@@ -545,22 +575,22 @@ def synthesize_grasp(
         with torch.no_grad():
             out = problem.forward(rot, transl, angles, betas_t)
         report = problem.verify(out.vertices, settings.contact_threshold)
-        b = min(range(settings.hypotheses), key=lambda i: _score(report, i, settings))
+        b = min(range(settings.hypotheses), key=lambda i: _score(report, i, settings, problem.region_names))
         direction = directions[b]
         if not _accepted(report, b, settings, problem.region_names) and settings.refine_iterations > 0:
-            # push harder against penetration, keep only near contacts attracted
+            # the best hypothesis goes on, pushed harder against penetration
             refine_weights = dict(settings.weights)
             refine_weights["collision"] = 5.0 * refine_weights.get("collision", 200.0)
             rot, transl, angles = _optimize(
                 problem, rot[b : b + 1], transl[b : b + 1], angles[b : b + 1], betas_t, posture, settings,
-                settings.refine_iterations, min(settings.attraction_distance, 0.005), refine_weights,
+                settings.refine_iterations, settings.attraction_distance, refine_weights,
             )
             with torch.no_grad():
                 out = problem.forward(rot, transl, angles, betas_t)
             report = problem.verify(out.vertices, settings.contact_threshold)
             b = 0
         picked = {key: value[b] for key, value in report.items()}
-        score = _score(report, b, settings)
+        score = _score(report, b, settings, problem.region_names)
         if best is None or score < best[0]:
             best = (score, picked)
         if _accepted(report, b, settings, problem.region_names):

@@ -92,7 +92,11 @@ def write_ho3d_replica(synthetic, root: str | Path, sequence: str | None = None,
     with torch.no_grad():
         j0 = layer(None, torch.zeros(1, 45, dtype=betas.dtype), betas).joints[0, 0].double().numpy()
     F = OPENGL_FROM_OPENCV
-    obj_name = (clip.object_category or "object") if not clip.template_is_procedural else f"procedural_{clip.procedural_category}"
+    spec = synthetic.config.object
+    if spec.startswith("procedural:"):
+        obj_name = "procedural_" + spec.split(":", 1)[1]
+    else:
+        obj_name = clip.object_category or Path(spec).stem
     model_dir = root / "models" / obj_name
     model_dir.mkdir(parents=True, exist_ok=True)
     synthetic.template.to_trimesh().export(model_dir / "textured_simple.obj")

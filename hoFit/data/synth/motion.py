@@ -53,7 +53,7 @@ class MotionSettings:
     max_cycles: float = 1.0
     distance_range: tuple[float, float] = (0.4, 0.8)
     margin: float = 0.03
-    hand_view_angle: tuple[float, float] = (35.0, 105.0)
+    hand_view_angle: tuple[float, float] = (55.0, 110.0)
 
     def __post_init__(self) -> None:
         if self.rotation_amplitude < 0 or self.translation_amplitude < 0:

@@ -40,7 +40,7 @@ YCB_OBJECTS: tuple[str, ...] = (
     "025_mug",
 )
 # Procedural stand-ins, in the order of YCB_OBJECTS (used when the YCB meshes are absent).
-_PROCEDURAL_FALLBACK: tuple[str, ...] = ("box", "box", "bottle", "can", "bottle", "mug")
+_PROCEDURAL_FALLBACK: tuple[str, ...] = ("remote_control", "glass", "bottle", "can", "jug", "mug")
 _GRASPS = ("power", "precision", "pinch")
 
 
@@ -95,7 +95,7 @@ def set_configs(name: str, ycb_dir: str | Path | None = None) -> list[SetClip]:
         return clips
     if name == "synth-quick":
         clips = []
-        for i, (category, grasp) in enumerate((("mug", "power"), ("box", "precision"), ("bottle", "pinch"))):
+        for i, (category, grasp) in enumerate((("mug", "power"), ("can", "precision"), ("bottle", "pinch"))):
             obj = _procedural(category)
             config = SynthConfig(
                 object=obj,

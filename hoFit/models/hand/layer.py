@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from hoFit.errors import HoFitError
-from hoFit.geometry.rotations import axis_angle_to_matrix, to_matrix
+from hoFit.geometry.rotations import axis_angle_to_matrix, rotation_6d_to_matrix
 from hoFit.models.hand import anatomy
 from hoFit.models.hand.config import HandConfig
 from hoFit.models.hand.data import (
@@ -198,7 +198,13 @@ class HandLayer(nn.Module):
                 raise ValueError(
                     f"global_orient: expected (B, 3) axis-angle, (B, 6) 6D or (B, 3, 3) matrix, got {tuple(global_orient.shape)}"
                 )
-            root = to_matrix(global_orient)
+            # Decide by rank, not trailing shape: a batch of three axis-angles is also (3, 3).
+            if global_orient.dim() == 3:
+                root = global_orient
+            elif global_orient.shape[1] == 3:
+                root = axis_angle_to_matrix(global_orient)
+            else:
+                root = rotation_6d_to_matrix(global_orient)
         if articulation is None:
             articulation = torch.zeros(batch, 45 if not self.use_pca else self.num_pca_comps, device=device, dtype=dtype)
         pose = self.articulation_axis_angle(articulation)

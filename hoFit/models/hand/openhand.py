@@ -189,18 +189,29 @@ class _HandField:
         j, r = self.skel.joints, self.skel.radii
         return round_cone(p, j[joint], self.skel.cone_ends[joint], r[joint, 0], r[joint, 1])
 
+    def part(self, joint: int, p: np.ndarray) -> np.ndarray:
+        """(N,) field of the body part that ``joint`` drives (0: palm, 13: thumb metacarpal + thenar)."""
+        if joint == 0:
+            return self.palm(p)
+        if joint == 13:
+            return self.thumb_base(p)
+        return self.segment(joint, p)
+
     def parts(self, p: np.ndarray) -> np.ndarray:
-        """(N, 16) field of the part each joint drives (0: palm, 13: thumb metacarpal + thenar)."""
+        """(N, 16) field of the part each joint drives."""
+        return np.stack([self.part(joint, p) for joint in range(16)], axis=1)
+
+    def posed_parts(self, p: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+        """(N, 16) part fields with every part moved rigidly by its joint's transform (16, 4, 4)."""
         out = np.empty((len(p), 16))
-        out[:, 0] = self.palm(p)
-        out[:, 13] = self.thumb_base(p)
-        for joint in range(1, 16):
-            if joint != 13:
-                out[:, joint] = self.segment(joint, p)
+        for joint in range(16):
+            rot, trans = transforms[joint, :3, :3], transforms[joint, :3, 3]
+            out[:, joint] = self.part(joint, (p - trans) @ rot)
         return out
 
-    def __call__(self, p: np.ndarray) -> np.ndarray:
-        parts = self.parts(p)
+    def __call__(self, p: np.ndarray, transforms: np.ndarray | None = None) -> np.ndarray:
+        """The hand's field at rest, or posed by per-joint rigid transforms (16, 4, 4)."""
+        parts = self.parts(p) if transforms is None else self.posed_parts(p, transforms)
         field = smooth_min(parts[:, 0], parts[:, 13], 0.010)
         for finger in ("index", "middle", "ring", "pinky", "thumb"):
             a, b, c = anatomy.FINGER_JOINTS[finger]
@@ -257,7 +268,7 @@ def _grid_values(field: _HandField, lo: np.ndarray, step: float, shape: tuple[in
     return values
 
 
-def _project(field: _HandField, points: np.ndarray, iterations: int = 3) -> np.ndarray:
+def _project(field, points: np.ndarray, iterations: int = 3) -> np.ndarray:
     for _ in range(iterations):
         value = field(points)
         grad = field_gradient(field, points)
@@ -348,6 +359,78 @@ def _fingertip_ids(skel: _Skeleton, vertices: np.ndarray, weights: np.ndarray) -
         candidates = np.nonzero(owner == distal)[0]
         ids[_TIP_OF[name]] = candidates[np.argmax(vertices[candidates] @ direction)]
     return ids
+
+
+# --------------------------------------------------------------------------------------------------
+# 4b. Pose correctives.
+
+
+def _training_poses(data: HandModelData, seed: int) -> np.ndarray:
+    """Articulations (N, 45) for fitting pose correctives: flexion of one joint at a time (correctives of
+    several joints add up, as the pose features are per joint)."""
+    singles = []
+    for joint in range(15):
+        for angle in (30.0, 60.0, 90.0):
+            angles = np.zeros((15, 3))
+            angles[joint, 0] = np.radians(angle)
+            angles = np.clip(angles, data.joint_limits[..., 0], data.joint_limits[..., 1])
+            singles.append(anatomy.articulation_from_angles(angles, data.joint_axes))
+    return np.stack(singles)
+
+
+def _pose_correctives(field: _HandField, data: HandModelData, poses: np.ndarray) -> np.ndarray:
+    """Posedirs (V, 3, 135) fitted so that skinning + correctives follows the posed implicit surface.
+
+    For each training pose the skinned vertices are projected onto the zero set of the posed field (each
+    part moved rigidly by its joint, then smoothly united as at rest); the offsets, taken back to the
+    rest frame, are regressed per vertex on the pose features of the joints that influence the vertex.
+    """
+    import torch
+
+    from hoFit.geometry.rotations import axis_angle_to_matrix
+    from hoFit.models.hand.lbs import pose_features, rigid_transforms, skin_vertices
+
+    dtype = torch.float64
+    num = len(poses)
+    v = torch.as_tensor(data.v_template, dtype=dtype)
+    weights = torch.as_tensor(data.weights, dtype=dtype)
+    rots = axis_angle_to_matrix(torch.as_tensor(poses, dtype=dtype).reshape(num, 15, 3))
+    rots = torch.cat([torch.eye(3, dtype=dtype).expand(num, 1, 3, 3), rots], dim=1)
+    joints = torch.as_tensor(data.J_regressor @ data.v_template, dtype=dtype).expand(num, 16, 3)
+    _, transforms = rigid_transforms(rots, joints, data.parents.tolist())
+    skinned = skin_vertices(v.expand(num, -1, 3), weights, transforms).numpy()
+    features = pose_features(rots).numpy()  # (N, 135)
+    blend_rot = torch.einsum("vj,njrc->nvrc", weights, transforms[:, :, :3, :3]).numpy()
+    transforms = transforms.numpy()
+    offsets = np.zeros_like(skinned)
+    moving_joints = np.abs(features.reshape(num, 15, 9)).sum(axis=2) > 0  # (N, 15)
+    subtree = np.eye(16, dtype=bool)
+    for joint in range(15, 0, -1):
+        subtree[data.parents[joint]] |= subtree[joint]
+    for n in range(num):
+        moved = np.zeros(16, dtype=bool)
+        for joint in np.nonzero(moving_joints[n])[0] + 1:
+            moved |= subtree[joint] | (np.arange(16) == data.parents[joint])
+        affected = np.nonzero((data.weights[:, moved] > 0).any(axis=1))[0]
+        posed = lambda p, t=transforms[n]: field(p, t)  # noqa: E731
+        delta = np.zeros_like(skinned[n])
+        delta[affected] = _project(posed, skinned[n, affected]) - skinned[n, affected]
+        delta[np.linalg.norm(delta, axis=1) > 0.006] = 0.0  # projection jumped to another part: ignore
+        offsets[n] = np.linalg.solve(blend_rot[n], delta[..., None])[..., 0]
+    num_v = len(v)
+    posedirs = np.zeros((num_v, 3, 135))
+    influences = data.weights > 0
+    for vertex in range(num_v):
+        active = [j for j in range(1, 16) if influences[vertex, j]]
+        if not active:
+            continue
+        columns = np.concatenate([np.arange(9 * (j - 1), 9 * j) for j in active])
+        x = features[:, columns]
+        y = offsets[:, vertex]
+        ridge = 1e-4 * np.eye(len(columns))
+        coef = np.linalg.solve(x.T @ x + ridge, x.T @ y)  # (k, 3)
+        posedirs[vertex][:, columns] = coef.T
+    return posedirs
 
 
 # --------------------------------------------------------------------------------------------------
@@ -477,6 +560,7 @@ def build_openhand(spec: OpenHandSpec | None = None) -> HandModelData:
     components, mean, _ = articulation_pca(data, num_poses=spec.num_pca_poses, seed=spec.seed)
     data.hands_components = components
     data.hands_mean = mean
+    data.posedirs = _pose_correctives(field, data, _training_poses(data, spec.seed))
     return _rounded(data)
 
 

@@ -10,15 +10,15 @@ import torch
 
 from hoFit.models.hand import anatomy
 from hoFit.models.hand.layer import HandLayer
-from hoFit.models.hand.mesh import vertex_normals, winding_numbers
+from hoFit.models.hand.mesh import winding_numbers
 
-__all__ = ["FlexionReport", "flexion_report"]
+__all__ = ["FlexionReport", "flexion_report", "hand_measurements"]
 
 
 class FlexionReport(dict):
     """Keys: ``volume_ratio`` (3,) posed/rest volume per segment (proximal, middle, distal),
-    ``max_outside_winding`` (largest winding number of the finger's vertices pushed 0.5 mm outwards:
-    > 0.5 means the surface passes through itself), ``min_area_ratio`` (smallest posed/rest face area on
+    ``max_vertex_winding`` (largest winding number of the finger's vertices: 1/2 on a clean surface,
+    >= 1 where a vertex has passed through another part of the surface), ``min_area_ratio`` (smallest posed/rest face area on
     the finger), ``flipped_faces`` (finger faces whose normal turned by more than 120 degrees relative to
     their owning segment's rotation)."""
 
@@ -38,8 +38,11 @@ def _segment_points(start: np.ndarray, end: np.ndarray, radius: float, step: flo
     return start + S[keep, None] * axis + U[keep, None] * u + W[keep, None] * w
 
 
-def flexion_report(layer: HandLayer, finger: str, angle_deg: float = 90.0, step: float = 0.0012) -> FlexionReport:
-    """Flex the three joints of ``finger`` by ``angle_deg`` (flat hand otherwise) and compare with rest.
+def flexion_report(
+    layer: HandLayer, finger: str, level: int, angle_deg: float = 90.0, step: float = 0.002
+) -> FlexionReport:
+    """Flex joint ``level`` (0 MCP, 1 PIP, 2 DIP) of ``finger`` by ``angle_deg`` (flat hand otherwise) and
+    compare the finger's three segments with the rest pose.
 
     A segment's volume is the mesh interior in a cylinder around the segment, between the planes that
     bisect the joint angles at its two ends, counting only points nearer to this segment's axis than to
@@ -49,8 +52,7 @@ def flexion_report(layer: HandLayer, finger: str, angle_deg: float = 90.0, step:
     layer = layer.to(dtype)
     ids = anatomy.FINGER_JOINTS[finger]
     angles = np.zeros((15, 3))
-    for joint in ids:
-        angles[joint - 1, 0] = np.radians(angle_deg)
+    angles[ids[level] - 1, 0] = np.radians(angle_deg)
     pose = anatomy.articulation_from_angles(angles, layer.joint_axes.numpy())
     batch = torch.tensor(np.stack([np.zeros(45), pose]), dtype=dtype)
     mean = layer.hands_mean
@@ -103,15 +105,16 @@ def flexion_report(layer: HandLayer, finger: str, angle_deg: float = 90.0, step:
             for a2, b2, name in segs:
                 if name != finger:
                     inside_region &= own < dist_to_segment(pts, a2, b2)
+            for mcp in (1, 4, 7, 10):  # the palm, as the wrist -> knuckle segments
+                inside_region &= own < dist_to_segment(pts, k[0], k[mcp])
             pts = pts[inside_region]
             inside = winding_numbers(pts, verts[pose_index], faces) > 0.5
             volumes[pose_index, s] = inside.sum() * step**3
-    # Self-intersection: finger vertices pushed slightly outwards must stay outside the mesh.
+    # Self-intersection: a vertex lies on the surface (winding number 1/2); a vertex pushed through
+    # another part of the surface has winding number >= 1.
     owner = np.argmax(layer.lbs_weights.numpy(), axis=1)
     finger_vertices = np.nonzero(np.isin(owner, list(ids)))[0]
-    normals = vertex_normals(verts[1], faces)
-    probe = verts[1, finger_vertices] + 0.0005 * normals[finger_vertices]
-    outside_winding = winding_numbers(probe, verts[1], faces)
+    vertex_winding = winding_numbers(verts[1, finger_vertices], verts[1], faces)
     finger_faces = np.nonzero(np.isin(owner[faces], list(ids)).all(axis=1))[0]
 
     def areas_normals(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +129,29 @@ def flexion_report(layer: HandLayer, finger: str, angle_deg: float = 90.0, step:
     cos = np.einsum("fi,fi->f", expected, n1) / np.maximum(area0 * area1, 1e-30)
     return FlexionReport(
         volume_ratio=volumes[1] / volumes[0],
-        max_outside_winding=float(outside_winding.max()),
+        max_vertex_winding=float(vertex_winding.max()),
         min_area_ratio=float((area1 / area0).min()),
         flipped_faces=int((cos < -0.5).sum()),
     )
+
+
+def hand_measurements(layer: HandLayer) -> dict[str, float]:
+    """Rest-pose size of a hand model (metres): ``hand_length`` from the wrist joint to the middle
+    fingertip, ``palm_width`` across the palm just proximal to the knuckles (thumb excluded)."""
+    out = layer(None, None)
+    verts = out.vertices[0].detach().double().numpy()
+    keypoints = out.keypoints[0].detach().double().numpy()
+    distal = keypoints[4] - keypoints[0]
+    distal /= np.linalg.norm(distal)
+    radial = keypoints[1] - keypoints[7]
+    radial -= distal * (radial @ distal)
+    radial /= np.linalg.norm(radial)
+    owner = np.argmax(layer.lbs_weights.double().numpy(), axis=1)
+    along = (verts - keypoints[0]) @ distal
+    level = (keypoints[1] - keypoints[0]) @ distal
+    band = (along > level - 0.015) & (along < level - 0.005) & ~np.isin(owner, [13, 14, 15])
+    across = verts[band] @ radial
+    return {
+        "hand_length": float(np.linalg.norm(keypoints[18] - keypoints[0])),
+        "palm_width": float(across.max() - across.min()),
+    }

@@ -7,10 +7,12 @@ Grid layout: a cube of ``resolution`` samples per axis covering the template's b
 ``padding`` metres on every side (isotropic voxels). ``values[i, j, k]`` is the signed distance at
 ``origin + voxel_size * (i, j, k)`` (i along x, j along y, k along z).
 
-Building a grid: exact unsigned distances to the triangles (blocks of voxels only test the faces that can
-be nearest to them), and the sign from the generalized winding number (inside where w > 0.5), evaluated in
-a narrow band around the surface and once per connected region of the remaining voxels (all voxels of a
-region where sampled winding numbers disagree, as can happen for meshes with holes).
+Building a grid: unsigned distances to the triangles, exact within 1.5 voxels of the surface (each face is
+tested against the voxels around it) and propagated outward as closest faces elsewhere (measured against
+exact distances on YCB meshes: identical at > 98 % of the voxels, never more than 0.1 voxel too large);
+the sign comes from the generalized winding number (inside where w > 0.5), evaluated for every voxel within
+0.75 voxel of the surface and once per connected region of the remaining voxels (for all voxels of a
+region whose sampled winding numbers disagree, as can happen for meshes with holes).
 
 Cache: ``<cache_dir>/sdf_<sha256>_r<R>_p<padding in micrometres>um_v<version>.npz``, where the hash is
 `ObjectTemplate.content_hash`. The default cache directory is ``$HOFIT_CACHE_DIR/sdf`` or
@@ -167,8 +169,21 @@ def sdf_grid(
 
 
 def compute_sdf_grid(template: ObjectTemplate, resolution: int = 64, padding: float = 0.02) -> SDFGrid:
-    """Compute a template's signed-distance grid (no cache). See the module docstring for the layout."""
+    """Compute a template's signed-distance grid (no cache). See the module docstring for the layout.
+
+    Runs with one torch thread (restored afterwards): the build is many mid-sized tensor operations, which
+    intra-op threads slow down several-fold on a busy machine.
+    """
     _check_grid_args(resolution, padding)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _compute_sdf_grid(template, resolution, padding)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compute_sdf_grid(template: ObjectTemplate, resolution: int, padding: float) -> SDFGrid:
     vertices = torch.as_tensor(template.vertices, dtype=torch.float64)
     faces = torch.as_tensor(template.faces, dtype=torch.long)
     lo, hi = vertices.min(0).values, vertices.max(0).values
