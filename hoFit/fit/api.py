@@ -125,14 +125,15 @@ def fit_clip(
             object_vertices * base_scale, object_faces, data.object_masks, data.object_valid, data.object_boxes,
             data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
         )
+        rotation, translation = _choose_object_track(obj_init, hand_inits, layers, sdf, fit_cfg.object_init, events)
         timings["init_object"] = time.perf_counter() - start
         params = FitParameters(
             hand_orient=[h.global_orient.clone() for h in hand_inits],
             hand_pca=[h.articulation.clone() for h in hand_inits],
             hand_betas=[h.betas[None].clone() for h in hand_inits],
             hand_transl=[h.transl.clone() for h in hand_inits],
-            object_rot=matrix_to_rotation_6d(obj_init.rotation).clone(),
-            object_transl=obj_init.translation.clone(),
+            object_rot=matrix_to_rotation_6d(rotation).clone(),
+            object_transl=translation.clone(),
             object_log_scale=torch.zeros(1, device=device, dtype=dtype),
         )
         hand_missing = [h.missing for h in hand_inits]
@@ -148,8 +149,8 @@ def fit_clip(
             continue
         history, seconds = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
-            fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer, fit_cfg.log_every,
-            progress, callback, events,
+            fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer,
+            fit_cfg.smoothness_order, fit_cfg.log_every, progress, callback, events,
         )
         losses[stage.name] = history
         timings[stage.name] = seconds
@@ -161,6 +162,32 @@ def fit_clip(
     for event in events:
         logger.info(event)
     return result
+
+
+def _choose_object_track(obj_init, hand_inits, layers, sdf, config, events) -> tuple[torch.Tensor, torch.Tensor]:
+    """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best."""
+    from hoFit.fit.interaction_select import interaction_score, select_track
+
+    if config.interaction_iou_margin <= 0 or len(obj_init.candidate_scores) < 2:
+        return obj_init.rotation, obj_init.translation
+    with torch.no_grad():
+        outputs = [
+            layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl)
+            for layer, h in zip(layers, hand_inits)
+        ]
+        score = interaction_score(
+            [out.vertices[:, layer.contact_vertices] for layer, out in zip(layers, outputs)],
+            [out.vertices for out in outputs],
+            sdf, obj_init.candidate_rotations, obj_init.candidate_translations,
+        )
+    index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin)
+    if index != 0:
+        events.append(
+            f"object init: track {index} chosen over the best-IoU track (IoU {float(obj_init.candidate_scores[index]):.3f} "
+            f"vs {float(obj_init.candidate_scores[0]):.3f}) for its hand contact ({float(score[index]):.2f} vs "
+            f"{float(score[0]):.2f} cm)"
+        )
+    return obj_init.candidate_rotations[index], obj_init.candidate_translations[index]
 
 
 def _params_from_result(result: FitResult, layers, base_scale: float, device, dtype) -> FitParameters:

@@ -110,6 +110,8 @@ class ObjectInitConfig:
         refine_resolution: pixels.
         lr: Adam learning rate (translations; rotations use 10x).
         smoothness: weight of the track's temporal smoothness during the search.
+        interaction_iou_margin: among refined tracks whose mean IoU is within this margin of the best, the
+            one the initial hand touches best without penetrating wins (0 keeps the best IoU).
     """
 
     hypotheses: int = 48
@@ -120,6 +122,7 @@ class ObjectInitConfig:
     refine_resolution: int = 80
     lr: float = 0.01
     smoothness: float = 10.0
+    interaction_iou_margin: float = 0.03
 
 
 def _default_stages() -> list[StageConfig]:
@@ -154,6 +157,7 @@ class FitConfig:
         keypoint_robust_sigma: Geman-McClure scale of the normalised 2D keypoint error; null for a plain
             squared error.
         contact_distance: contact attraction range, metres.
+        smoothness_order: 1 penalises vertex velocity (HOMan), 2 acceleration (lets objects move steadily).
         sdf_resolution: voxels per side of the object's signed-distance grid.
         num_pca_comps: articulation PCA components optimized.
         log_every: loss-history logging period, iterations.
@@ -167,6 +171,7 @@ class FitConfig:
     keypoint_normalizer: Literal["hand_box", "image_width"] = "hand_box"
     keypoint_robust_sigma: float | None = 0.2
     contact_distance: float = 0.01
+    smoothness_order: int = 1
     sdf_resolution: int = 48
     num_pca_comps: int = 15
     log_every: int = 1

@@ -5,7 +5,8 @@ object mask. hoFit makes this cheap: every hypothesis is one *track* (its rotati
 the frames of a track are optimized together with a smoothness term), the translation of each hypothesis
 and frame starts from a closed form (depth from the template's projected size against the box), all
 tracks are scored at a low resolution in one batch, and only the best few are refined at a higher one.
-The track with the best mean mask IoU wins.
+The refined tracks are returned best first (by mean mask IoU); the fitter may break near-ties with the
+hand (see `hoFit.fit.interaction_select`).
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ class ObjectInit:
         translation: (T, 3) metres.
         iou: (T,) mask IoU of the chosen track per frame at the refinement resolution.
         track_scores: (H,) mean IoU of every hypothesis at the search resolution.
+        candidate_rotations: (K, T, 3, 3) the refined tracks, best first (the chosen one is index 0).
+        candidate_translations: (K, T, 3).
+        candidate_scores: (K,) their mean IoU at the refinement resolution.
     """
 
     rotation: torch.Tensor
     translation: torch.Tensor
     iou: torch.Tensor
     track_scores: torch.Tensor
+    candidate_rotations: torch.Tensor
+    candidate_translations: torch.Tensor
+    candidate_scores: torch.Tensor
 
 
 def translation_from_box(vertices: torch.Tensor, rotations: torch.Tensor, boxes: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -163,10 +170,14 @@ def initialize_object(
         config.refine_iterations, config.lr * 0.5, config.smoothness, settings, config.refine_resolution,
     )
     refined_scores = (iou_top * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
-    best = int(refined_scores.argmax())
+    order = refined_scores.argsort(descending=True)
+    best = int(order[0])
     return ObjectInit(
         rotation=rotation_6d_to_matrix(rot6d_top[best]),
         translation=transl_top[best],
         iou=iou_top[best],
         track_scores=scores,
+        candidate_rotations=rotation_6d_to_matrix(rot6d_top[order]),
+        candidate_translations=transl_top[order],
+        candidate_scores=refined_scores[order],
     )

@@ -54,6 +54,7 @@ def run_stage(
     keypoint_robust_sigma: float | None,
     contact_distance: float,
     keypoint_normalizer: str = "hand_box",
+    smoothness_order: int = 1,
     log_every: int = 1,
     progress: bool = True,
     callback: Callable | None = None,
@@ -83,7 +84,7 @@ def run_stage(
         state = pose_scene(params, layers, object_vertices, base_scale)
         terms = compute_losses(
             state, params, data, layers, object_faces, sdf, weights, settings,
-            keypoint_robust_sigma, contact_distance, base_scale, keypoint_normalizer,
+            keypoint_robust_sigma, contact_distance, base_scale, keypoint_normalizer, smoothness_order,
         )
         weighted = {name: weights[name] * value for name, value in terms.items()}
         total = torch.stack(list(weighted.values())).sum() if weighted else None
@@ -104,7 +105,7 @@ def run_stage(
         optimizer.step()
         if iteration % log_every == 0 or iteration == stage.iterations - 1:
             for name, value in weighted.items():
-                history[name].append(float(value))
+                history[name].append(float(value.detach()))
             history["total"].append(float(total))
         if progress:
             bar.set_postfix(loss=f"{float(total):.4g}")

@@ -261,6 +261,7 @@ def compute_losses(
     contact_distance: float,
     base_scale: float,
     keypoint_normalizer: str = "hand_box",
+    smoothness_order: int = 1,
 ) -> dict[str, torch.Tensor]:
     """Unweighted values of every loss term whose weight is non-zero (terms that do not apply, e.g. a
     hand silhouette without hand masks, are left out)."""
@@ -307,9 +308,9 @@ def compute_losses(
     if on("scale_prior"):
         terms["scale_prior"] = L.scale_prior_loss(state.object_scale, base_scale)
     if on("hand_smoothness"):
-        terms["hand_smoothness"] = torch.stack([L.smoothness_loss(out.vertices) for out in state.hand_outputs]).sum()
+        terms["hand_smoothness"] = torch.stack([L.smoothness_loss(out.vertices, smoothness_order) for out in state.hand_outputs]).sum()
     if on("object_smoothness"):
-        terms["object_smoothness"] = L.smoothness_loss(state.object_vertices)
+        terms["object_smoothness"] = L.smoothness_loss(state.object_vertices, smoothness_order)
     if on("coarse_interaction"):
         values = []
         object_depth = _depth_range(state.object_vertices.detach())

@@ -1,4 +1,4 @@
-"""Sparse rasterization of batched triangle meshes: face-pixel pairs enumerated per face bounding box.
+"""Sparse rasterization of batched triangle meshes: only face-pixel pairs that can matter are visited.
 
 This module is the engine under :mod:`hoFit.render.silhouette` and :mod:`hoFit.render.shading`.
 
@@ -7,17 +7,22 @@ How it works (pure PyTorch, device-agnostic, no Python loop over faces, pixels o
 1. Vertices (B, V, 3) in the camera frame (OpenCV: x right, y down, z forward, metres) are projected
    with per-batch intrinsics K (B, 3, 3). Faces that cross ``znear``, are degenerate on screen or (when
    culling) face away from the camera are dropped.
-2. Each remaining face gets the integer pixel rectangle of its screen bounding box, widened by a margin
-   (the soft band's support) and clipped to the image. The pixels of all rectangles are enumerated as
-   one flat list of face-pixel pairs (``repeat_interleave`` of per-face counts), in chunks of at most
-   ``max_pairs_per_chunk`` pairs, so memory scales with the pairs actually touched; pixels outside every
-   rectangle are never visited. This is tile binning with one tile per face: the tightest screen bins.
-3. Without autograd, each pair gets its inside test (oriented edge functions), its squared distance to
-   the triangle and, when asked, its perspective-correct depth. Per-pixel reductions use
-   ``scatter_reduce(amin)`` on int64 keys ``(float32 bits of the value) << 32 | face id``, which carry the
-   minimum and its arg-min in one pass (non-negative float32 bit patterns sort like the values).
-4. Only the winning face of each output pixel is re-evaluated with autograd (one pair per pixel), so the
-   backward pass is as cheap as the output.
+2. Scanline binning: each face is expanded to (face, row) pairs over its screen box, each row to the
+   exact x-interval of the triangle, and only the pixel centres in those intervals are enumerated as
+   one flat list of face-pixel pairs (``repeat_interleave``), in chunks of at most
+   ``max_pairs_per_chunk`` pairs. Memory scales with the pairs touched, pixels far from every face are
+   never visited, and thin diagonal triangles cost their area, not their bounding box.
+3. Coverage pass (no autograd): inside test (oriented edge functions with a tie rule, so pixels on a
+   shared edge belong to exactly one face) and, when asked, perspective-correct depth.
+4. Band pass (no autograd, soft silhouettes only): the distance from an uncovered pixel to the nearest
+   face equals its distance to the nearest *contour* edge (an edge whose two faces are not both drawn on
+   opposite sides of it; interior edges cannot bound the projected silhouette). Only contour edges are
+   swept, over a capsule of radius ``cutoff * sigma`` around each, row by row. Coincident vertices
+   (texture seams) are merged for this adjacency.
+5. Per-pixel reductions use ``scatter_reduce(amin)`` on int64 keys ``(float32 bits of the value) << 32 |
+   face id``, which carry the minimum and its arg-min in one pass (non-negative float32 bit patterns
+   sort like the values). Only the winning face of each output pixel is re-evaluated with autograd
+   (one pair per pixel), so the backward pass is as cheap as the output.
 
 Pixel convention: the centre of the top-left pixel is (0, 0); pixel (u, v) is column u, row v.
 """
@@ -278,9 +283,8 @@ class _Raster:
 
         return span
 
-    @property
-    def welded_faces(self) -> torch.Tensor:
-        """Faces with coincident vertices merged (for adjacency only; sets ``num_vertices``).
+    def _welded_faces(self) -> torch.Tensor:
+        """Faces with coincident vertices merged (for adjacency only).
 
         Textured meshes split vertices along texture seams; without merging, every seam edge would
         look like a silhouette boundary. Vertices are merged only when they coincide exactly in every
@@ -288,13 +292,19 @@ class _Raster:
         """
         v = self._verts.detach()
         V = v.shape[1]
-        _, group = torch.unique(v[0], dim=0, return_inverse=True)
+        ar = torch.arange(V, device=v.device)
+        # Hash the bit patterns of batch 0's coordinates (int64 arithmetic wraps); collisions are caught
+        # by the exact comparison below and only leave vertices unmerged.
+        bits = v[0].contiguous().view(torch.int32 if v.element_size() == 4 else torch.int64).long()
+        key = (bits[:, 0] * 1000003 + bits[:, 1]) * 998244353 + bits[:, 2]
+        _, group = torch.unique(key, return_inverse=True)
         first = torch.full((V,), V, dtype=torch.long, device=v.device)
-        first = first.scatter_reduce(0, group, torch.arange(V, device=v.device), reduce="amin")
-        leader = first[group]  # (V,) lowest index of the coincident group
-        same = (v == v[:, leader]).all(-1).all(0)
-        canon = torch.where(same, leader, torch.arange(V, device=v.device))
-        self.num_vertices = V
+        first = first.scatter_reduce(0, group, ar, reduce="amin")
+        leader = first[group]  # (V,) lowest index of the group
+        moved = torch.nonzero(leader != ar).squeeze(1)
+        same = (v[:, moved] == v[:, leader[moved]]).all(-1).all(0)
+        canon = ar.clone()
+        canon[moved] = torch.where(same, leader[moved], moved)
         return canon[self.faces]
 
     def _contour_half_edges(self):
@@ -304,7 +314,7 @@ class _Raster:
         screen; the silhouette boundary is made of the other (contour) edges only, so the distance from
         a pixel outside the silhouette to the nearest face equals its distance to the nearest contour edge.
         """
-        twin, same_dir = _twin_half_edges(self.welded_faces, self.num_vertices)
+        twin, same_dir = _twin_half_edges(self._welded_faces(), self._verts.shape[1])
         has_twin = twin >= 0
         tf = twin.clamp(min=0) // 3
         sign = self.area_sign  # (B, F)

@@ -33,7 +33,7 @@ class SilhouetteSettings:
             render its closed faces.
         znear: faces with a vertex closer than this depth (metres) are skipped.
         max_pairs_per_chunk: face-pixel pairs evaluated at once; bounds the working memory of the
-            rasterizer (about 200 bytes per pair). 0 picks per device: 2**18 on CPU (cache-sized, measured
+            rasterizer (roughly 100-200 bytes per pair). 0 picks per device: 2**18 on CPU (cache-sized, measured
             fastest), 2**24 on a GPU.
     """
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -170,3 +172,19 @@ def test_stage_config_rejects_unknown_terms_and_groups():
         StageConfig(weights={"contact": -1.0})
     for stage in FitConfig().stages:
         assert set(stage.weights) <= set(LOSS_TERMS)
+
+
+def test_object_in_hand_penetration_matches_trimesh_on_random_points():
+    trimesh = pytest.importorskip("trimesh")
+    mesh = trimesh.creation.icosphere(subdivisions=3, radius=0.04)
+    mesh.vertices[:, 0] *= 1.5  # an ellipsoid, so that closest points are not radial
+    verts = torch.as_tensor(mesh.vertices, dtype=torch.float64)
+    faces = torch.as_tensor(mesh.faces, dtype=torch.long)
+    points = torch.rand(2, 300, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 0.14 - 0.07
+    hands = torch.stack([verts, verts + torch.tensor([0.01, 0.0, 0.0], dtype=torch.float64)])
+    depth = L.object_in_hand_penetration(points, hands, faces)
+    for t in range(2):
+        shifted = trimesh.Trimesh(hands[t].numpy(), mesh.faces, process=False)
+        inside = shifted.contains(points[t].numpy())
+        expected = np.where(inside, np.abs(trimesh.proximity.signed_distance(shifted, points[t].numpy())), 0.0)
+        np.testing.assert_allclose(depth[t].numpy(), expected, atol=1e-6)

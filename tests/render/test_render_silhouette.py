@@ -202,6 +202,22 @@ def test_visits_only_pixels_near_faces(monkeypatch):
     assert max(visited) <= 4096 and len(visited) > 1  # chunked
 
 
+def test_split_vertices_same_as_welded():
+    """Seams (duplicated vertices) must not change the result: adjacency merges coincident vertices."""
+    sphere = trimesh.creation.icosphere(2, radius=0.1)
+    v, f = _mesh(sphere, (0.01, 0.0, 0.5), batch=2, noise=0.003)
+    split_v = v[:, f.reshape(-1)]  # every face gets its own three vertices
+    split_f = torch.arange(f.numel()).view(-1, 3)
+    settings = SilhouetteSettings(sigma_px=1.5)
+    welded = soft_silhouette(v, f, _K(), (64, 64), settings)
+    split = soft_silhouette(split_v, split_f, _K(), (64, 64), settings)
+    assert (welded - split).abs().max() < 1e-12
+    # Vertices that coincide in one batch element only are not merged: still equal to the reference.
+    split_v[1, 0] += 0.002
+    ref = soft_silhouette_reference(split_v, split_f, _K(), (64, 64), settings)
+    assert (soft_silhouette(split_v, split_f, _K(), (64, 64), settings) - ref).abs().max() < 1e-9
+
+
 def test_chunk_size_does_not_change_result():
     sphere = trimesh.creation.icosphere(2, radius=0.1)
     v, f = _mesh(sphere, (0.0, 0.0, 0.5), batch=2, dtype=torch.float32, noise=0.003)

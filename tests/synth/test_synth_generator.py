@@ -216,3 +216,26 @@ def test_synth_cli_writes_one_clip(tmp_path):
     loaded = SyntheticClip.load(tmp_path / "one")
     assert loaded.clip.image_size == (48, 64) and loaded.clip.num_frames == 2
     assert loaded.config.grasp.grasp_type == "pinch"
+
+
+def test_synth_ho3d_replica_reads_back_through_the_ho3d_loader(synthetic, tmp_path):
+    from hoFit.data.datasets.ho3d import HO3D
+
+    root = tmp_path / "ho3d"
+    write_ho3d_replica(synthetic, root, sequence="SYN1")
+    layer = _hand_layer("openhand", "right", None)  # flat hand mean, full axis-angle: HO-3D's handPose
+    for cues in ("dataset", "gt"):
+        dataset = HO3D(root, root / "models", split="train", sequences=None, frame_nb=-1, step=1, cues=cues,
+                       hand_layer=layer)
+        (clip,) = list(dataset)
+        gt, ours = clip.ground_truth, synthetic.clip.ground_truth
+        np.testing.assert_allclose(gt.object_rotation, ours.object_rotation, atol=1e-5)
+        np.testing.assert_allclose(gt.object_translation, ours.object_translation, atol=1e-6)
+        np.testing.assert_allclose(gt.hands[0].joints, ours.hands[0].joints, atol=1e-6)
+        np.testing.assert_allclose(gt.hands[0].vertices, ours.hands[0].vertices, atol=5e-5)
+        np.testing.assert_allclose(clip.load_template().vertices, synthetic.template.vertices, atol=1e-5)
+        for t in range(clip.num_frames):
+            np.testing.assert_array_equal(clip.frames[t], synthetic.clip.frames[t])
+        if cues == "dataset":  # masks read from seg/ are the exact visible masks
+            np.testing.assert_array_equal(clip.object.masks.mask.astype(bool), synthetic.instance == 0)
+            np.testing.assert_array_equal(clip.hands[0].masks.mask.astype(bool), synthetic.instance == 1)

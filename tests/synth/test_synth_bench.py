@@ -1,0 +1,143 @@
+"""Benchmark and ablation runners: switches, reports, resume, and fits on synthetic clips."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from hoFit.config.schema import load_config
+from hoFit.data.synth import SynthConfig, SyntheticClip, generate_clip
+from hoFit.data.synth.generator import _hand_layer
+from hoFit.data.synth.grasp import GraspSettings
+from hoFit.errors import HoFitError
+from hoFit.eval.bench import (
+    QUICK_OVERRIDES,
+    BenchRecord,
+    Variant,
+    ablation_variants,
+    run_benchmark,
+    summarize_records,
+    write_reports,
+)
+from hoFit.fit.result import FitResult, HandTrack, ObjectTrack
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory):
+    config = SynthConfig(object="procedural:can", num_frames=3, image_size=(72, 96), seed=11,
+                         grasp=GraspSettings(grasp_type="precision", hypotheses=2, iterations=60), name="tiny")
+    return generate_clip(config).save(tmp_path_factory.mktemp("bench") / "tiny")
+
+
+def _ground_truth_fit(clip, config=None, progress=True, **_):
+    """A stand-in fitter that returns the synthetic ground truth of the clip it is given."""
+    synthetic = SyntheticClip.load(_ground_truth_fit.directory)
+    hands = []
+    for params, gt in zip(synthetic.hands, synthetic.clip.ground_truth.hands):
+        layer = _hand_layer(params.model, params.side, None)
+        T = len(params.transl)
+        hands.append(HandTrack(params.side, params.global_orient, params.articulation, params.betas, params.transl,
+                               gt.vertices, gt.joints, layer.faces.numpy(), np.zeros(T, bool)))
+    gt = synthetic.clip.ground_truth
+    verts = np.einsum("tij,nj->tni", gt.object_rotation, synthetic.template.vertices) + gt.object_translation[:, None]
+    obj = ObjectTrack(gt.object_rotation, gt.object_translation, 1.0, verts, synthetic.template.faces,
+                      np.zeros(len(verts), bool), clip.template)
+    return FitResult(clip.name, np.arange(clip.num_frames), clip.intrinsics.to_dict(), hands, obj,
+                     timings={"stage1": 0.0})
+
+
+def test_bench_ablation_switches_reach_every_stage():
+    base = load_config("default")
+    spec = {
+        "variants": {"full": {}, "no_collision": {"collision": False}, "bare": {"contact": "off", "coarse_interaction": "off"}},
+        "grid": {"smoothness": [0.0, 0.5]},
+    }
+    variants = {v.name: v.config for v in ablation_variants(spec, base)}
+    assert list(variants) == ["full", "no_collision", "bare", "smoothness_0.0", "smoothness_0.5"]
+    assert [s.weights for s in variants["full"].fit.stages] == [s.weights for s in base.fit.stages]
+    assert any("collision" in s.weights for s in base.fit.stages)
+    assert all("collision" not in s.weights for s in variants["no_collision"].fit.stages)
+    assert all("contact" not in s.weights and "coarse_interaction" not in s.weights for s in variants["bare"].fit.stages)
+    for stage in variants["smoothness_0.5"].fit.stages:
+        assert stage.weights["hand_smoothness"] == stage.weights["object_smoothness"] == 0.5
+    assert all("hand_smoothness" not in s.weights for s in variants["smoothness_0.0"].fit.stages)
+    with pytest.raises(HoFitError, match="unknown switch"):
+        ablation_variants({"variants": {"x": {"colision": "off"}}}, base)
+
+
+def test_bench_reports_mean_median_and_files(tmp_path):
+    records = [
+        BenchRecord("a", 0, "c1", metrics={"joint_error": 1.0, "object_add": 2.0}, units={"joint_error": "cm"}, wall_time_s=3.0),
+        BenchRecord("a", 0, "c2", metrics={"joint_error": 2.0, "object_add": math.nan}, wall_time_s=5.0),
+        BenchRecord("a", 0, "c3", metrics={"joint_error": 6.0, "object_add": 4.0}, wall_time_s=4.0),
+        BenchRecord("a", 2, "c1", status="failed", error="boom"),
+        BenchRecord("b", 0, "c1", metrics={"joint_error": 0.5}, wall_time_s=1.0),
+    ]
+    summary = write_reports(records, tmp_path, title="t")
+    entry = summary["a"]["0"]
+    assert entry["metrics"]["joint_error"] == {"mean": 3.0, "median": 2.0, "count": 3}
+    assert entry["metrics"]["object_add"]["mean"] == 3.0 and entry["metrics"]["object_add"]["count"] == 2
+    assert entry["wall_time_s"]["mean"] == 4.0 and entry["failed"] == 0
+    assert summary["a"]["2"]["failed"] == 1
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert len(data["records"]) == 5 and data["records"][1]["metrics"]["object_add"] is None
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed", "ok"] and rows[3]["error"] == "boom"
+    table = (tmp_path / "results.md").read_text()
+    assert "| a | 0 | 3 | 0 | 3 / 2 |" in table
+    assert (tmp_path / "plots" / "joint_error.png").stat().st_size > 1000
+
+
+def test_bench_ground_truth_fitter_scores_zero_and_resumes(clip_dir, tmp_path, monkeypatch):
+    import hoFit.fit.api as api
+
+    _ground_truth_fit.directory = clip_dir
+    monkeypatch.setattr(api, "fit_clip", _ground_truth_fit)
+    variants = [Variant("default", load_config("default")), Variant("other", load_config("default", overrides=["seed=1"]))]
+    records = run_benchmark([clip_dir], variants, [0, 1], tmp_path, progress=False)
+    assert len(records) == 4 and all(r.status == "ok" for r in records)
+    for r in records:
+        assert r.metrics["joint_error"] == pytest.approx(0.0, abs=1e-3)
+        assert r.metrics["object_add"] == pytest.approx(0.0, abs=1e-3)
+        assert r.metrics["penetration_depth"] <= 1.0 + 1e-6  # mm
+    assert (tmp_path / "runs" / "other" / "noise1" / "tiny" / "record.json").is_file()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("diverged")
+
+    monkeypatch.setattr(api, "fit_clip", broken)
+    again = run_benchmark([clip_dir], variants, [0, 1], tmp_path, progress=False)  # everything is reused
+    assert [r.to_json() for r in again] == [r.to_json() for r in records]
+    redone = run_benchmark([clip_dir], variants[:1], [0], tmp_path, progress=False, overwrite=True)
+    assert redone[0].status == "failed" and "diverged" in redone[0].error
+
+
+def test_bench_cli_real_fit_on_a_tiny_clip(clip_dir, tmp_path):
+    from hoFit.cli import bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["synth", "--set", "synth-quick", "--noise", "0", "--out", str(tmp_path / "out"),
+                              "--data", str(tmp_path / "unused"), "--device", "cpu"]
+                             + [item for o in QUICK_OVERRIDES for item in ("--override", o)])
+    # fit the tiny clip instead of generating synth-quick
+    import hoFit.eval.bench as runner
+
+    original = runner.ensure_set
+    runner.ensure_set = lambda *a, **k: [clip_dir]
+    try:
+        args.clips = None
+        assert bench.run(args) == 0
+    finally:
+        runner.ensure_set = original
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    (record,) = data["records"]
+    assert record["status"] == "ok", record["error"]
+    assert record["wall_time_s"] > 0
+    assert 0 <= record["metrics"]["joint_error_pa"] < 5.0  # cm: the fit lands near the true hand shape
+    assert math.isfinite(record["metrics"]["object_add_s"])
