@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 # subcommand name -> module under hoFit.cli
 SUBCOMMANDS: dict[str, str] = {
+    "demo": "demo",
     "fit": "fit",
     "detect": "detect",
     "models": "models",

@@ -50,7 +50,7 @@ class Config:
 
     hand: HandConfig = field(default_factory=HandConfig)
     object: ObjectOptions = field(default_factory=ObjectOptions)
-    silhouette: SilhouetteSettings = field(default_factory=SilhouetteSettings)
+    silhouette: SilhouetteSettings = field(default_factory=lambda: SilhouetteSettings(sigma_px=0.5))
     fit: FitConfig = field(default_factory=FitConfig)
     device: str = "auto"
     seed: int = 0

@@ -117,7 +117,7 @@ class ObjectInitConfig:
     hypotheses: int = 48
     iterations: int = 25
     resolution: int = 40
-    refine_top: int = 4
+    refine_top: int = 8
     refine_iterations: int = 40
     refine_resolution: int = 80
     lr: float = 0.01
@@ -132,11 +132,11 @@ def _default_stages() -> list[StageConfig]:
         "pca_prior": 0.004,
         "joint_limits": 1.0,
         "shape_prior": 0.01,
-        "hand_smoothness": 0.05,
-        "object_smoothness": 0.05,
-        "coarse_interaction": 0.01,
+        "hand_smoothness": 0.005,
+        "object_smoothness": 0.005,
+        "coarse_interaction": 0.001,
     }
-    stage2 = {**{k: v for k, v in stage1.items() if k != "coarse_interaction"}, "collision": 0.1, "contact": 0.1}
+    stage2 = {**{k: v for k, v in stage1.items() if k != "coarse_interaction"}, "collision": 0.01, "contact": 0.01}
     return [
         StageConfig(name="stage1", iterations=60, lr=5e-3, weights=stage1),
         StageConfig(name="stage2", iterations=40, lr=2e-3, weights=stage2),
@@ -171,7 +171,7 @@ class FitConfig:
     keypoint_normalizer: Literal["hand_box", "image_width"] = "hand_box"
     keypoint_robust_sigma: float | None = 0.2
     contact_distance: float = 0.01
-    smoothness_order: int = 1
+    smoothness_order: int = 2
     sdf_resolution: int = 48
     num_pca_comps: int = 15
     log_every: int = 1

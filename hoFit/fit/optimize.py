@@ -106,9 +106,9 @@ def run_stage(
         if iteration % log_every == 0 or iteration == stage.iterations - 1:
             for name, value in weighted.items():
                 history[name].append(float(value.detach()))
-            history["total"].append(float(total))
+            history["total"].append(float(total.detach()))
         if progress:
-            bar.set_postfix(loss=f"{float(total):.4g}")
+            bar.set_postfix(loss=f"{float(total.detach()):.4g}")
         if callback is not None:
             callback(
                 stage.name, iteration,

@@ -21,7 +21,6 @@ from hoFit.eval.bench import (
     Variant,
     ablation_variants,
     run_benchmark,
-    summarize_records,
     write_reports,
 )
 from hoFit.fit.result import FitResult, HandTrack, ObjectTrack

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from hoFit.data.synth import SET_NAMES, set_configs
 from hoFit.data.synth.background import random_background

@@ -3,19 +3,23 @@
 A grasp is found by optimization with hoFit's own interaction terms (`hoFit.fit.losses`), in the object
 frame (metres):
 
-1. approach: a direction ``n`` from the object's centre (for power grasps mostly perpendicular to the
-   object's long axis), the surface point ``p`` hit by a ray from outside along ``-n`` (sphere tracing on
-   the SDF grid), and a roll about ``n`` that lines the hand's radial axis up with the long axis;
-2. pre-grasp: the hand's palm faces ``-n`` at ``standoff`` metres from ``p``, fingers flexed to a fraction
-   of the grasp type's posture (a table of anatomical angles);
-3. optimization of the global rotation, translation and the 15x3 anatomical joint angles of several
-   hypotheses at once with Adam: `contact_loss` (contact regions within ``attraction_distance`` are pulled
-   onto the surface), `collision_loss` (hand vertices inside the object, through the SDF; object vertices
-   inside the closed hand mesh during the refinement), `joint_limit_loss` and a pull towards the posture;
+1. approach: a direction ``n`` from the object's centre (for power grasps perpendicular to the object's
+   long axis), redrawn while the surface point ``p`` that a ray along ``-n`` hits (sphere tracing on the
+   SDF grid) lies in a concavity (deeper than 5 mm inside the convex hull, e.g. a mug's opening); the
+   hand's radial axis follows the long axis (power) or a random roll (precision, pinch);
+2. pre-grasp: the palm faces ``-n`` at ``standoff`` metres from ``p`` with the fingers at a fraction of the
+   grasp type's posture (a table of anatomical angles), then moves back along ``n`` until no vertex is
+   inside the object;
+3. Adam on the global rotation, translation and the 15x3 anatomical joint angles of several hypotheses at
+   once: `contact_loss` on each attracted contact region's vertex nearest to the surface (pulled onto it
+   when closer than ``attraction_distance``), `collision_loss` (hand vertices inside the object's SDF) plus
+   a cheap object-in-hand term (object vertices behind the nearest hand vertex's tangent plane),
+   `joint_limit_loss` and a pull towards the posture; a second hand (``avoid``) is kept 1 cm away;
 4. verification with exact geometry (winding numbers and point-to-triangle distances): the deepest hand
-   vertex inside the object and the deepest object vertex inside the hand are at most ``max_penetration``
-   and enough contact regions (thumb included) have a vertex within ``contact_threshold`` of the surface.
-   Otherwise the best hypothesis is refined, and failing that new approach directions are drawn.
+   vertex inside the object and the deepest object vertex inside the closed hand mesh are at most
+   ``max_penetration`` and enough contact regions, the thumb's included, have a vertex within
+   ``contact_threshold`` of the surface. The best hypothesis that fails is refined with a stronger collision
+   weight; failing that, new approach directions are drawn.
 
 All randomness comes from the numpy generator passed in: same generator state, same grasp.
 """
