@@ -31,9 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     from hoFit.cli import detect as detect_cli
 
-    # The detection options (--object-box, --object-scale, --template, ...) serve --detect; --object-scale
-    # also gives the scale of --object.
+    # The detection options (--object-box, --template, ...) serve --detect; --object-scale also gives the
+    # scale of --object.
+    before = {action.dest for action in parser._actions}
     detect_cli.add_arguments(parser, include_io=False)
+    detect_only = sorted({action.dest for action in parser._actions} - before - {"object_scale"})
+    parser.set_defaults(_detect_only=detect_only, _detect_defaults={d: parser.get_default(d) for d in detect_only})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     clip_dir = Path(args.clip)
+    if not args.detect:
+        given = [d for d in args._detect_only if getattr(args, d) != args._detect_defaults[d]]
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise HoFitError(f"{option} is a detection option: add --detect (to compute cues from raw frames) or drop it")
     if args.detect:
         clip_dir = _detect(args, clip_dir)
     clip = Clip.load(clip_dir)

@@ -186,7 +186,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: dict, overrides: typing.Iterable[str]) -> dict:
-    """Apply dotted ``KEY=VALUE`` overrides to plain config data; unknown keys raise `HoFitError`."""
+    """Apply dotted ``KEY=VALUE`` overrides to plain config data.
+
+    Unknown sections along the path raise `HoFitError`; the last key may be new (mappings such as loss
+    weights accept new entries), and `from_dict` then rejects it if the schema has no such setting.
+    """
     data = copy.deepcopy(data)
     for text in overrides:
         path, value = parse_override(text)
@@ -195,12 +199,14 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str]) -> dict:
             here = ".".join(path[: depth + 1])
             last = depth == len(path) - 1
             if isinstance(node, dict):
-                if part not in node:
+                if last:
+                    # A new key is allowed here (e.g. a loss weight a stage did not list); the typed
+                    # conversion afterwards rejects it when the schema has no such setting.
+                    node[part] = value
+                elif part not in node:
                     raise HoFitError(
                         f"override '{text}': unknown config key '{here}'; valid keys here: {', '.join(sorted(node))}"
                     )
-                if last:
-                    node[part] = value
                 else:
                     node = node[part]
             elif isinstance(node, list):

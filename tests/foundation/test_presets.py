@@ -41,7 +41,7 @@ def test_default_preset_file_spells_out_the_code_defaults():
 def test_overrides_and_errors_name_the_key(tmp_path):
     config = load_config("default", overrides=["fit.stages.1.iterations=3", "device=cpu"])
     assert config.fit.stages[1].iterations == 3 and config.device == "cpu"
-    with pytest.raises(HoFitError, match="unknown config key 'fit.stagez'"):
+    with pytest.raises(HoFitError, match="config key 'fit.stagez' is not a setting of FitConfig"):
         load_config("default", overrides=["fit.stagez=1"])
     with pytest.raises(HoFitError, match="unknown loss term 'colision'"):
         load_config("default", overrides=["fit.stages.0.weights={colision: 1.0}"])
@@ -50,3 +50,10 @@ def test_overrides_and_errors_name_the_key(tmp_path):
     user = tmp_path / "mine.yaml"
     user.write_text("fit:\n  roi_resolution: 64\n")
     assert load_config("default", user).fit.roi_resolution == 64
+
+
+def test_a_stage_can_switch_on_a_term_it_did_not_list():
+    config = load_config("default", overrides=["fit.stages.0.weights.collision=0.5"])
+    assert config.fit.stages[0].weights["collision"] == 0.5
+    with pytest.raises(HoFitError, match="config key 'fit.roi_resolutoin' is not a setting of FitConfig"):
+        load_config("default", overrides=["fit.roi_resolutoin=64"])
