@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
         + (f"HOFIT_MANO_DIR={mano_dir}" if mano_dir else "not configured (set HOFIT_MANO_DIR or hand.mano_dir to the "
            "folder with MANO_RIGHT.pkl / MANO_LEFT.pkl from https://mano.is.tue.mpg.de)")
     )
-    lines.append("default hand model: openhand (bundled)")
+    from hoFit.models.hand.config import HandConfig
+
+    lines.append(f"default hand model: {HandConfig().model} (change with --set hand.model=mano)")
     for name in ("mediapipe", "segment_anything"):
         lines.append(f"optional {name}: {'installed' if importlib.util.find_spec(name) else 'not installed'}")
     print("\n".join(lines))

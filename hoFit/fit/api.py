@@ -121,9 +121,16 @@ def fit_clip(
             )
         timings["init_hand"] = time.perf_counter() - start
         start = time.perf_counter()
+        holding = wrist = None
+        if fit_cfg.object_init.hand_relative:
+            holding = rotation_6d_to_matrix(hand_inits[0].global_orient)
+            with torch.no_grad():
+                h = hand_inits[0]
+                wrist = layers[0](global_orient=h.global_orient, articulation=h.articulation, transl=h.transl).keypoints[:, 0]
         obj_init = initialize_object(
             object_vertices * base_scale, object_faces, data.object_masks, data.object_valid, data.object_boxes,
             data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
+            hand_rotations=holding, hand_positions=wrist, hand=_hand_contact(hand_inits, layers, sdf, fit_cfg.object_init),
         )
         rotation, translation = _choose_object_track(obj_init, hand_inits, layers, sdf, fit_cfg.object_init, events)
         timings["init_object"] = time.perf_counter() - start
@@ -164,9 +171,27 @@ def fit_clip(
     return result
 
 
+def _hand_contact(hand_inits, layers, sdf, config):
+    """The first hand's initial contact regions as evidence for the object search (None if weight is 0)."""
+    from hoFit.fit.init_object import HandContact
+    from hoFit.fit.interaction_select import contact_regions
+
+    if config.contact_weight <= 0:
+        return None
+    layer, init = layers[0], hand_inits[0]
+    with torch.no_grad():
+        out = layer(global_orient=init.global_orient, articulation=init.articulation, transl=init.transl)
+    ids, regions = contact_regions(layer)
+    ids, regions = ids.to(out.vertices.device), regions.to(out.vertices.device)
+    return HandContact(
+        contact=out.vertices[:, ids], regions=regions, hand=out.vertices[:, ::4], sdf=sdf,
+        touching_regions=config.touching_regions, weight=config.contact_weight,
+    )
+
+
 def _choose_object_track(obj_init, hand_inits, layers, sdf, config, events) -> tuple[torch.Tensor, torch.Tensor]:
     """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best."""
-    from hoFit.fit.interaction_select import interaction_score, select_track
+    from hoFit.fit.interaction_select import contact_regions, interaction_score, select_track
 
     if config.interaction_iou_margin <= 0 or len(obj_init.candidate_scores) < 2:
         return obj_init.rotation, obj_init.translation
@@ -175,10 +200,14 @@ def _choose_object_track(obj_init, hand_inits, layers, sdf, config, events) -> t
             layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl)
             for layer, h in zip(layers, hand_inits)
         ]
+        grouped = [contact_regions(layer) for layer in layers]
         score = interaction_score(
-            [out.vertices[:, layer.contact_vertices] for layer, out in zip(layers, outputs)],
+            [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, outputs)],
             [out.vertices for out in outputs],
             sdf, obj_init.candidate_rotations, obj_init.candidate_translations,
+            contact_regions=[regions for _, regions in grouped],
+            touching_regions=config.touching_regions,
+            hand_scales=tuple(config.hand_scales),
         )
     index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin)
     if index != 0:

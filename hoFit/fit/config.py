@@ -112,6 +112,16 @@ class ObjectInitConfig:
         smoothness: weight of the track's temporal smoothness during the search.
         interaction_iou_margin: among refined tracks whose mean IoU is within this margin of the best, the
             one the initial hand touches best without penetrating wins (0 keeps the best IoU).
+        hand_relative: rotation hypotheses are relative to the (first) hand's initial rotation, so that each
+            track follows the hand's rotation over the clip (the object is held rigidly); false samples
+            object rotations directly (PHOSA/HOMan).
+        touching_regions: the interaction score's gap is the mean distance of this many closest hand contact
+            regions (fingertip pads, phalanges, palm) to the object surface.
+        contact_weight: weight of the initial hand's contact (gap of its closest regions to the surface plus
+            penetration depth, centimetres, per frame) added to each track's silhouette loss during the
+            search (0: silhouette only, as in PHOSA/HOMan).
+        hand_scales: factors tried for scaling the initial hand about the camera centre when scoring a track
+            (its depth from keypoints is uncertain by the unknown hand size); (1.0,) disables the search.
     """
 
     hypotheses: int = 48
@@ -123,6 +133,10 @@ class ObjectInitConfig:
     lr: float = 0.01
     smoothness: float = 10.0
     interaction_iou_margin: float = 0.03
+    hand_relative: bool = True
+    touching_regions: int = 3
+    contact_weight: float = 0.02
+    hand_scales: list[float] = field(default_factory=lambda: [0.92, 0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08])
 
 
 def _default_stages() -> list[StageConfig]:

@@ -19,7 +19,7 @@ from hoFit.fit.config import ObjectInitConfig
 from hoFit.fit.targets import crop_images, square_rois
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
 
-__all__ = ["ObjectInit", "translation_from_box", "initialize_object"]
+__all__ = ["HandContact", "ObjectInit", "translation_from_box", "initialize_object"]
 
 
 @dataclass
@@ -71,10 +71,54 @@ def translation_from_box(vertices: torch.Tensor, rotations: torch.Tensor, boxes:
     return torch.cat([xy - centre[:, :2], (depth - centre[:, 2])[:, None]], dim=-1)
 
 
+@dataclass
+class HandContact:
+    """The initial hand, as evidence for the object's pose during the search.
+
+    Attributes:
+        contact: (T, C, 3) camera-frame contact-region vertices, metres.
+        regions: (C,) long region index of each contact vertex.
+        hand: (T, V, 3) camera-frame hand vertices tested for penetration (a subset is enough).
+        sdf: template-frame signed distance (negative inside), metres, of the template at its metric scale.
+        touching_regions: the gap is the mean distance of this many closest regions to the surface.
+        weight: multiplies the per-frame (gap + penetration depth) in centimetres.
+    """
+
+    contact: torch.Tensor
+    regions: torch.Tensor
+    hand: torch.Tensor
+    sdf: object
+    touching_regions: int = 3
+    weight: float = 0.02
+
+    def loss(self, rotation: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
+        """(N, T) weighted contact loss of N tracks; rotation (N, T, 3, 3), translation (N, T, 3)."""
+        from hoFit.fit.losses import object_signed_distance
+
+        N, T = rotation.shape[:2]
+        flat_r, flat_t = rotation.reshape(N * T, 3, 3), translation.reshape(N * T, 3)
+        contact = self.contact[None].expand(N, *self.contact.shape).reshape(N * T, *self.contact.shape[1:])
+        hand = self.hand[None].expand(N, *self.hand.shape).reshape(N * T, *self.hand.shape[1:])
+        distance = object_signed_distance(contact, self.sdf, flat_r, flat_t, 1.0).abs().clamp(max=0.05)
+        count = int(self.regions.max()) + 1
+        per_region = distance.new_full((N * T, count), 0.05).scatter_reduce(
+            1, self.regions[None].expand(N * T, -1), distance, "amin"
+        )
+        gap = per_region.topk(min(self.touching_regions, count), dim=-1, largest=False).values.mean(dim=-1)
+        depth = torch.relu(-object_signed_distance(hand, self.sdf, flat_r, flat_t, 1.0))
+        penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
+        return self.weight * 100.0 * (gap + penetration).view(N, T)
+
+
 def _fit_tracks(
-    vertices, faces, rot6d, transl, K_roi, target, valid, iterations, lr, smoothness, settings, resolution
+    vertices, faces, rot6d, transl, K_roi, target, valid, iterations, lr, smoothness, settings, resolution, base=None,
+    hand: HandContact | None = None,
 ):
-    """Adam on (N, T) hypotheses; returns refined (rot6d, transl) and per-(N, T) IoU."""
+    """Adam on (N, T) hypotheses; returns refined (rot6d, transl) and per-(N, T) IoU.
+
+    ``rot6d`` are rotations relative to ``base`` (T, 3, 3) when given (object rotation = base @ relative),
+    so that the smoothness term acts on the relative rotation. Translations are smoothed by their
+    acceleration (the object moves). ``hand`` adds its contact loss."""
     from hoFit.render import soft_silhouette
 
     N, T = rot6d.shape[:2]
@@ -86,18 +130,27 @@ def _fit_tracks(
     valid_all = valid[None].expand(N, T, resolution, resolution).to(target.dtype)
     denominator = valid_all.sum(dim=(-1, -2)).clamp(min=1.0)
 
+    def absolute(r6):
+        rotation = rotation_6d_to_matrix(r6)
+        return rotation if base is None else base[None] @ rotation
+
     def render(r6, tr):
-        rotation = rotation_6d_to_matrix(r6).reshape(N * T, 3, 3)
+        rotation = absolute(r6).reshape(N * T, 3, 3)
         posed = vertices[None] @ rotation.transpose(1, 2) + tr.reshape(N * T, 1, 3)
         return soft_silhouette(posed, faces, K_all, (resolution, resolution), settings).view(N, T, resolution, resolution)
 
+    order = 2 if T > 2 else 1
     for _ in range(iterations):
         optimizer.zero_grad()
         rendered = render(rot6d, transl)
         per_item = ((rendered - target_all) ** 2 * valid_all).sum(dim=(-1, -2)) / denominator
+        if hand is not None:
+            per_item = per_item + hand.loss(absolute(rot6d), transl)
         loss = per_item.sum()
         if smoothness > 0 and T > 1:
-            loss = loss + smoothness * (torch.diff(transl, dim=1).pow(2).sum() * 1e2 + torch.diff(rot6d, dim=1).pow(2).sum() * 1e-2)
+            loss = loss + smoothness * (
+                torch.diff(transl, n=order, dim=1).pow(2).sum() * 1e2 + torch.diff(rot6d, dim=1).pow(2).sum() * 1e-2
+            )
         loss.backward()
         optimizer.step()
     with torch.no_grad():
@@ -108,6 +161,33 @@ def _fit_tracks(
         union = ((hard | truth) & v).sum(dim=(-1, -2)).to(target.dtype)
         iou = inter / union.clamp(min=1.0)
     return rot6d.detach(), transl.detach(), iou
+
+
+def _hand_relative_translation(
+    box_translation: torch.Tensor, hand_rotations: torch.Tensor, hand_positions: torch.Tensor, present: torch.Tensor
+) -> torch.Tensor:
+    """Initial translations of tracks held rigidly by the hand, from per-frame box translations.
+
+    The box is the *visible* mask's: where the hand hides part of the object, the box is too small and its
+    depth too large, so a box depth is an upper bound of the true one. The object's offset in the hand's
+    frame is constant; each frame proposes the offset of its box translation, and the proposal whose
+    implied depths exceed the other frames' box depths the least (in total; the least occluded frame's)
+    wins.
+
+    Args:
+        box_translation: (N, T, 3) per track and frame, from `translation_from_box`.
+        hand_rotations: (T, 3, 3). hand_positions: (T, 3). present: (T,) bool, frames with an object cue.
+
+    Returns:
+        (N, T, 3) metres.
+    """
+    offsets = ((box_translation - hand_positions)[..., None, :] @ hand_rotations)[..., 0, :]  # (N, T, 3) hand frame
+    # implied[n, a, t] = R_t offsets[n, a] + p_t: frame a's proposal placed in frame t
+    implied = torch.einsum("tij,naj->nati", hand_rotations, offsets) + hand_positions[None, None]
+    excess = torch.relu(implied[..., 2] - box_translation[:, None, :, 2]) * present.to(implied.dtype)
+    excess = excess.sum(dim=-1) + torch.where(present, 0.0, float("inf")).to(implied.dtype)[None]
+    choice = excess.argmin(dim=1)  # (N,)
+    return implied[torch.arange(implied.shape[0], device=implied.device), choice]
 
 
 def initialize_object(
@@ -122,6 +202,9 @@ def initialize_object(
     silhouette_sigma: float = 1.0,
     roi_scale: float = 1.3,
     generator: torch.Generator | None = None,
+    hand_rotations: torch.Tensor | None = None,
+    hand: HandContact | None = None,
+    hand_positions: torch.Tensor | None = None,
 ) -> ObjectInit:
     """Search the object's pose in every frame.
 
@@ -134,6 +217,15 @@ def initialize_object(
         K: (3, 3) full-image intrinsics.
         config: search settings. silhouette_sigma: soft-silhouette band (pixels of the ROI).
         roi_scale: region side relative to the object box. generator: for the rotation samples.
+        hand_rotations: (T, 3, 3) global rotations of the hand that holds the object, or None. When given,
+            a hypothesis is a rotation *relative to the hand* (object rotation = hand rotation @ hypothesis),
+            so that every track follows the hand's rotation over the clip from the start (the object is
+            held rigidly), and the track smoothness acts on the hand-relative rotation.
+        hand_positions: (T, 3) a point fixed to the hand (e.g. its wrist), metres, with ``hand_rotations``:
+            each track's initial translations then keep one offset in the hand's frame over the clip (see
+            `_hand_relative_translation`).
+        hand: the initial hand's contact evidence (`HandContact`), added to every track's silhouette loss
+            during the search and the refinement, or None.
 
     Returns:
         `ObjectInit`.
@@ -153,12 +245,16 @@ def initialize_object(
         return K_roi, target, ok
 
     K_low, target_low, valid_low = prepare(config.resolution)
-    rot_all = rotations[:, None].expand(H, T, 3, 3)
+    base = None if hand_rotations is None else hand_rotations.to(dtype)
+    rot_rel = rotations[:, None].expand(H, T, 3, 3)
+    rot_all = rot_rel if base is None else base[None] @ rot_rel
     transl = translation_from_box(vertices, rot_all.reshape(H * T, 3, 3), boxes.repeat(H, 1), K).view(H, T, 3)
-    rot6d = matrix_to_rotation_6d(rot_all)
+    if base is not None and hand_positions is not None and T > 1:
+        transl = _hand_relative_translation(transl, base, hand_positions.to(dtype), present)
+    rot6d = matrix_to_rotation_6d(rot_rel)
     rot6d, transl, iou = _fit_tracks(
         vertices, faces, rot6d, transl, K_low, target_low, valid_low,
-        config.iterations, config.lr, config.smoothness, settings, config.resolution,
+        config.iterations, config.lr, config.smoothness, settings, config.resolution, base, hand,
     )
     weight = present.to(dtype)
     scores = (iou * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
@@ -167,17 +263,20 @@ def initialize_object(
     K_high, target_high, valid_high = prepare(config.refine_resolution)
     rot6d_top, transl_top, iou_top = _fit_tracks(
         vertices, faces, rot6d[top], transl[top], K_high, target_high, valid_high,
-        config.refine_iterations, config.lr * 0.5, config.smoothness, settings, config.refine_resolution,
+        config.refine_iterations, config.lr * 0.5, config.smoothness, settings, config.refine_resolution, base, hand,
     )
     refined_scores = (iou_top * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
     order = refined_scores.argsort(descending=True)
     best = int(order[0])
+    absolute = rotation_6d_to_matrix(rot6d_top)
+    if base is not None:
+        absolute = base[None] @ absolute
     return ObjectInit(
-        rotation=rotation_6d_to_matrix(rot6d_top[best]),
+        rotation=absolute[best],
         translation=transl_top[best],
         iou=iou_top[best],
         track_scores=scores,
-        candidate_rotations=rotation_6d_to_matrix(rot6d_top[order]),
+        candidate_rotations=absolute[order],
         candidate_translations=transl_top[order],
         candidate_scores=refined_scores[order],
     )

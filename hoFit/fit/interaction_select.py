@@ -4,6 +4,11 @@ Silhouettes leave an object's pose ambiguous (a mug seen from the side looks the
 turned towards or away from the camera). The hand that holds the object is evidence the mask lacks: of
 the tracks whose mask IoU is within ``iou_margin`` of the best, keep the one whose surface the hand's
 contact regions touch best without entering it.
+
+The hand's depth from 2D keypoints is uncertain by a few percent (its size is unknown), so a track is
+scored with the hand scaled about the camera centre by the factor (shared over the clip, among
+``hand_scales``) that suits the track best: scaling about the camera centre keeps every keypoint's
+projection.
 """
 
 from __future__ import annotations
@@ -12,11 +17,30 @@ import torch
 
 from hoFit.fit.losses import object_signed_distance
 
-__all__ = ["interaction_score", "select_track"]
+__all__ = ["contact_regions", "interaction_score", "select_track"]
+
+
+
+
+def contact_regions(layer) -> tuple[torch.Tensor, torch.Tensor]:
+    """The contact vertices of a hand layer grouped by region: (C,) vertex ids and (C,) region index."""
+    ids, regions = [], []
+    for index, name in enumerate(sorted(layer.contact_vertex_ids)):
+        vertex_ids = torch.as_tensor(layer.contact_vertex_ids[name], dtype=torch.long)
+        ids.append(vertex_ids)
+        regions.append(torch.full_like(vertex_ids, index))
+    return torch.cat(ids), torch.cat(regions)
 
 
 def interaction_score(
-    contact_points: list[torch.Tensor], hand_points: list[torch.Tensor], sdf, rotations: torch.Tensor, translations: torch.Tensor
+    contact_points: list[torch.Tensor],
+    hand_points: list[torch.Tensor],
+    sdf,
+    rotations: torch.Tensor,
+    translations: torch.Tensor,
+    contact_regions: list[torch.Tensor] | None = None,
+    touching_regions: int = 3,
+    hand_scales: tuple[float, ...] = (1.0,),
 ) -> torch.Tensor:
     """Hand-object consistency of candidate tracks, in centimetres (lower is better).
 
@@ -25,22 +49,42 @@ def interaction_score(
         hand_points: per hand, (T, V, 3) all hand vertices.
         sdf: template-frame signed distance (negative inside), metres.
         rotations: (K, T, 3, 3). translations: (K, T, 3).
+        contact_regions: per hand, (C,) long region index of each contact vertex (e.g. fingertip pads,
+            palm), or None (then the gap is the median contact-vertex distance).
+        touching_regions: a grasp touches the object with at least this many regions.
+        hand_scales: factors tried for scaling each hand about the camera centre (per track and hand, the
+            best one counts).
 
     Returns:
-        (K,): mean over frames of (median distance from contact vertices to the surface, clipped at 5 cm)
-        plus (mean penetration depth of the penetrating hand vertices).
+        (K,): sum over hands of the mean over frames of (gap + penetration), where gap is the mean of the
+        ``touching_regions`` smallest region-to-surface distances (a region's distance is its closest
+        vertex's |signed distance|, clipped at 5 cm) -- without regions, the median contact-vertex
+        distance -- and penetration is the mean depth of the penetrating hand vertices.
     """
     K, T = rotations.shape[:2]
+    flat_r = rotations.reshape(K * T, 3, 3)
+    flat_t = translations.reshape(K * T, 3)
     score = rotations.new_zeros(K)
-    for contact, hand in zip(contact_points, hand_points):
-        flat_r = rotations.reshape(K * T, 3, 3)
-        flat_t = translations.reshape(K * T, 3)
-        contact_k = contact[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
-        hand_k = hand[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
-        gap = object_signed_distance(contact_k, sdf, flat_r, flat_t, 1.0).abs().median(dim=-1).values.clamp(max=0.05)
-        depth = torch.relu(-object_signed_distance(hand_k, sdf, flat_r, flat_t, 1.0))
-        penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
-        score = score + 100.0 * (gap + penetration).view(K, T).mean(dim=1)
+    for h, (contact, hand) in enumerate(zip(contact_points, hand_points)):
+        regions = None if contact_regions is None else contact_regions[h].to(contact.device)
+        best = None
+        for s in hand_scales:
+            contact_k = (contact * s)[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
+            hand_k = (hand * s)[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
+            distance = object_signed_distance(contact_k, sdf, flat_r, flat_t, 1.0).abs().clamp(max=0.05)
+            if regions is None:
+                gap = distance.median(dim=-1).values
+            else:
+                count = int(regions.max()) + 1
+                per_region = distance.new_full((K * T, count), 0.05)
+                per_region = per_region.scatter_reduce(1, regions[None].expand(K * T, -1), distance, "amin")
+                k = min(touching_regions, count)
+                gap = per_region.topk(k, dim=-1, largest=False).values.mean(dim=-1)
+            depth = torch.relu(-object_signed_distance(hand_k, sdf, flat_r, flat_t, 1.0))
+            penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
+            value = 100.0 * (gap + penetration).view(K, T).mean(dim=1)
+            best = value if best is None else torch.minimum(best, value)
+        score = score + best
     return score
 
 

@@ -13,7 +13,9 @@ How it is made:
    relaxation with re-projection onto the implicit surface: a closed, oriented 2-manifold.
 4. Skinning weights from each vertex's distance to the body parts (restricted to its own finger chain
    and the palm), diffused over the mesh; a joint regressor that reproduces the skeleton exactly from
-   rings of vertices around each joint; fingertip vertices; palmar contact regions.
+   rings of vertices around each joint; fingertip vertices; palmar contact regions. Pose correctives
+   (MANO posedirs) fitted per joint flexion so that the skinned mesh lies on the posed implicit surface,
+   evenly spread, without folds, and keeps the rest mesh's volume (see `_pose_targets`).
 5. Ten shape directions (size, palm width, finger length, finger thickness, palm length, palm thickness,
    thumb length, index/ring ratio, pinky length, finger taper), each one standard deviation per unit beta.
 6. Anatomical joint axes and limits, and a PCA basis of the articulation from generated grasps
@@ -202,15 +204,16 @@ class _HandField:
         return np.stack([self.part(joint, p) for joint in range(16)], axis=1)
 
     def posed_parts(self, p: np.ndarray, transforms: np.ndarray) -> np.ndarray:
-        """(N, 16) part fields with every part moved rigidly by its joint's transform (16, 4, 4)."""
+        """(N, 16) part fields with every part moved rigidly by its joint's transform: (16, 4, 4) for all
+        points, or (N, 16, 4, 4) per point (to evaluate several poses at once)."""
         out = np.empty((len(p), 16))
         for joint in range(16):
-            rot, trans = transforms[joint, :3, :3], transforms[joint, :3, 3]
-            out[:, joint] = self.part(joint, (p - trans) @ rot)
+            rot, trans = transforms[..., joint, :3, :3], transforms[..., joint, :3, 3]
+            out[:, joint] = self.part(joint, np.einsum("...c,...cr->...r", p - trans, rot))
         return out
 
     def __call__(self, p: np.ndarray, transforms: np.ndarray | None = None) -> np.ndarray:
-        """The hand's field at rest, or posed by per-joint rigid transforms (16, 4, 4)."""
+        """The hand's field at rest, or posed by per-joint rigid transforms (16, 4, 4) or (N, 16, 4, 4)."""
         parts = self.parts(p) if transforms is None else self.posed_parts(p, transforms)
         field = smooth_min(parts[:, 0], parts[:, 13], 0.010)
         for finger in ("index", "middle", "ring", "pinky", "thumb"):
@@ -366,24 +369,138 @@ def _fingertip_ids(skel: _Skeleton, vertices: np.ndarray, weights: np.ndarray) -
 
 
 def _training_poses(data: HandModelData, seed: int) -> np.ndarray:
-    """Articulations (N, 45) for fitting pose correctives: flexion of one joint at a time (correctives of
-    several joints add up, as the pose features are per joint)."""
+    """Articulations (N, 45) for fitting pose correctives: flexion of one joint at a time by 45 and 90
+    degrees (correctives of several joints add up, as the pose features are per joint). A flexion about a
+    fixed axis spans two pose features (sin and 1 - cos of the angle), so the fit is exact at both angles."""
     singles = []
     for joint in range(15):
-        for angle in (30.0, 60.0, 90.0):
+        for angle in (45.0, 90.0):
             angles = np.zeros((15, 3))
             angles[joint, 0] = np.radians(angle)
-            angles = np.clip(angles, data.joint_limits[..., 0], data.joint_limits[..., 1])
             singles.append(anatomy.articulation_from_angles(angles, data.joint_axes))
     return np.stack(singles)
 
 
-def _pose_correctives(field: _HandField, data: HandModelData, poses: np.ndarray) -> np.ndarray:
-    """Posedirs (V, 3, 135) fitted so that skinning + correctives follows the posed implicit surface.
+def _rotate(points: np.ndarray, centre: np.ndarray, axis: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Rotate points (N, 3) about the line through ``centre`` along the unit ``axis`` by ``angles`` (N,) radians."""
+    u = points - centre
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    return centre + u * cos + np.cross(axis, u) * sin + axis * (u @ axis)[:, None] * (1.0 - cos)
 
-    For each training pose the skinned vertices are projected onto the zero set of the posed field (each
-    part moved rigidly by its joint, then smoothly united as at rest); the offsets, taken back to the
-    rest frame, are regressed per vertex on the pose features of the joints that influence the vertex.
+
+def _volume_gradient(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) derivative of a closed mesh's signed volume with respect to each vertex."""
+    tri = vertices[faces]
+    grad = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(grad, faces[:, k], np.cross(tri[:, (k + 1) % 3], tri[:, (k + 2) % 3]) / 6.0)
+    return grad
+
+
+def _pose_targets(
+    field: _HandField, data: HandModelData, poses: np.ndarray, transforms: np.ndarray, iterations: int = 40
+) -> np.ndarray:
+    """Where the vertices should be in each single-joint training pose (N, V, 3).
+
+    1. Start: each vertex turns about the flexed joint's axis by its skinning weight's share of the angle
+       (a spherical blend, which neither collapses the outside of the bend nor crosses the crease).
+    2. The vertices that the flexed joint influences alternately slide tangentially so that their uniform
+       Laplacian matches the rest pose's (rotated the same way), and step towards the posed implicit
+       surface (at most 1 mm per step, so that no vertex jumps across a crease to the opposite wall).
+    3. The chords of a coarse mesh cut into the sharper convex curvature of a bent knuckle, so the mesh
+       would lose volume there although its vertices lie on the surface. The vertices move out along the
+       surface normal in proportion to how much their Laplacian's normal part grew over the rest pose's,
+       by the one factor (Newton on the closed mesh's volume) that gives back the rest mesh's volume;
+       vertices of faces that this would turn over (by more than 120 degrees from their joint's
+       rotation) stay on the surface.
+
+    poses: (N, 45) articulations with exactly one flexed joint each; transforms: (N, 16, 4, 4) their
+    skinning transforms.
+    """
+    from hoFit.models.hand.mesh import mesh_volume
+
+    num = len(poses)
+    rest, faces = data.v_template, data.f
+    num_v = len(rest)
+    joints = data.J_regressor @ rest
+    subtree = np.eye(16, dtype=bool)
+    for joint in range(15, 0, -1):
+        subtree[data.parents[joint]] |= subtree[joint]
+    neighbours = _neighbour_matrix(faces, num_v)
+    rest_laplacian = neighbours @ rest - rest
+    targets = np.empty((num, num_v, 3))
+    expected = np.empty((num, num_v, 3))
+    movable = []
+    for n in range(num):
+        rotvec = poses[n].reshape(15, 3)
+        moving = np.nonzero(np.linalg.norm(rotvec, axis=1) > 0)[0]
+        if len(moving) != 1:
+            raise ValueError(f"training pose {n}: expected one flexed joint, got {len(moving)}")
+        joint = int(moving[0]) + 1
+        angle = float(np.linalg.norm(rotvec[joint - 1]))
+        axis = rotvec[joint - 1] / angle
+        share = data.weights[:, subtree[joint]].sum(axis=1) * angle
+        targets[n] = _rotate(rest, joints[joint], axis, share)
+        expected[n] = _rotate(rest_laplacian, np.zeros(3), axis, share)
+        movable.append(np.nonzero(data.weights[:, joint] > 0)[0])
+    pose_of = np.concatenate([np.full(len(ids), n) for n, ids in enumerate(movable)])
+    vertex_of = np.concatenate(movable)
+    point_transforms = transforms[pose_of]  # (M, 16, 4, 4): all poses' movable vertices in one field call
+    posed = lambda p: field(p, point_transforms)  # noqa: E731
+    eps = 1e-5
+
+    def surface_and_laplacian(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        value = posed(points)
+        grad = np.stack([(posed(points + eps * np.eye(3)[k]) - value) / eps for k in range(3)], axis=1)
+        norm = np.maximum(np.linalg.norm(grad, axis=1), 1e-12)
+        flat = targets.transpose(1, 0, 2).reshape(num_v, -1)
+        laplacian = (neighbours @ flat - flat).reshape(num_v, num, 3).transpose(1, 0, 2)
+        return value, norm, grad / norm[:, None], (laplacian - expected)[pose_of, vertex_of]
+
+    for _ in range(iterations):
+        points = targets[pose_of, vertex_of]
+        value, norm, normal, slide = surface_and_laplacian(points)
+        slide -= normal * np.einsum("mi,mi->m", slide, normal)[:, None]
+        step = -(value / norm)[:, None] * normal
+        step *= np.minimum(1.0, 0.001 / np.maximum(np.linalg.norm(step, axis=1, keepdims=True), 1e-12))
+        targets[pose_of, vertex_of] = points + 0.5 * slide + step
+
+    # 3. Give back the volume that the chords lose on the outside of the bend.
+    _, _, normal, residual = surface_and_laplacian(targets[pose_of, vertex_of])
+    growth = np.maximum(-np.einsum("mi,mi->m", residual, normal), 0.0)
+    direction = np.zeros_like(targets)
+    direction[pose_of, vertex_of] = growth[:, None] * normal
+    rest_volume = mesh_volume(rest, faces)
+    owner = np.argmax(data.weights, axis=1)[faces[:, 0]]
+    rest_normal = np.cross(rest[faces[:, 1]] - rest[faces[:, 0]], rest[faces[:, 2]] - rest[faces[:, 0]])
+    rest_normal /= np.linalg.norm(rest_normal, axis=1, keepdims=True)
+    for n in range(num):
+        for _attempt in range(4):
+            scale = 0.0
+            for _ in range(3):
+                x = targets[n] + scale * direction[n]
+                slope = float(np.einsum("vi,vi->", _volume_gradient(x, faces), direction[n]))
+                if slope <= 0.0:
+                    break
+                scale += (rest_volume - mesh_volume(x, faces)) / slope
+            x = targets[n] + max(scale, 0.0) * direction[n]
+            face_normal = np.cross(x[faces[:, 1]] - x[faces[:, 0]], x[faces[:, 2]] - x[faces[:, 0]])
+            turned = np.einsum("fr,fr->f", np.einsum("frc,fc->fr", transforms[n, owner, :3, :3], rest_normal), face_normal)
+            flipped = (turned < -0.5 * np.linalg.norm(face_normal, axis=1)) & (owner > 0)
+            if not flipped.any():
+                break
+            direction[n][np.unique(faces[flipped])] = 0.0
+        targets[n] = x
+    return targets
+
+
+def _pose_correctives(field: _HandField, data: HandModelData, poses: np.ndarray) -> np.ndarray:
+    """Posedirs (V, 3, 135) fitted so that skinning + correctives reaches `_pose_targets`: on the posed
+    implicit surface (each part moved rigidly by its joint, then smoothly united as at rest), evenly
+    spread, with the rest mesh's volume.
+
+    The offsets from the skinned vertices to the targets, taken back to the rest frame, are regressed per
+    vertex on the pose features of the joints that influence the vertex.
     """
     import torch
 
@@ -402,21 +519,8 @@ def _pose_correctives(field: _HandField, data: HandModelData, poses: np.ndarray)
     features = pose_features(rots).numpy()  # (N, 135)
     blend_rot = torch.einsum("vj,njrc->nvrc", weights, transforms[:, :, :3, :3]).numpy()
     transforms = transforms.numpy()
-    offsets = np.zeros_like(skinned)
-    moving_joints = np.abs(features.reshape(num, 15, 9)).sum(axis=2) > 0  # (N, 15)
-    subtree = np.eye(16, dtype=bool)
-    for joint in range(15, 0, -1):
-        subtree[data.parents[joint]] |= subtree[joint]
-    for n in range(num):
-        moved = np.zeros(16, dtype=bool)
-        for joint in np.nonzero(moving_joints[n])[0] + 1:
-            moved |= subtree[joint] | (np.arange(16) == data.parents[joint])
-        affected = np.nonzero((data.weights[:, moved] > 0).any(axis=1))[0]
-        posed = lambda p, t=transforms[n]: field(p, t)  # noqa: E731
-        delta = np.zeros_like(skinned[n])
-        delta[affected] = _project(posed, skinned[n, affected]) - skinned[n, affected]
-        delta[np.linalg.norm(delta, axis=1) > 0.006] = 0.0  # projection jumped to another part: ignore
-        offsets[n] = np.linalg.solve(blend_rot[n], delta[..., None])[..., 0]
+    targets = _pose_targets(field, data, poses, transforms)
+    offsets = np.linalg.solve(blend_rot, (targets - skinned)[..., None])[..., 0]
     num_v = len(v)
     posedirs = np.zeros((num_v, 3, 135))
     influences = data.weights > 0

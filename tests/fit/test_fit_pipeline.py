@@ -1,0 +1,201 @@
+"""The whole fit on small synthetic clips with exact cues: recovery of known poses, two hands, resuming,
+missing frames, rejected non-finite steps, determinism; collision on the real hand mesh."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from hoFit.config.schema import load_config
+from hoFit.data.synth.generator import SynthConfig, generate_clip
+from hoFit.data.synth.motion import MotionSettings
+from hoFit.eval.evaluate import evaluate_result
+from hoFit.fit.api import fit_clip
+
+# A well-conditioned clip: an object with an unambiguous silhouette (a mug turned so that its handle shows),
+# close to the camera, the hand beside it rather than in front of it.
+CLEAN = dict(
+    object="procedural:mug", num_frames=5, image_size=(180, 240), seed=3, pixel_noise=0.0,
+    motion=MotionSettings(distance_range=(0.4, 0.45), hand_view_angle=(95.0, 110.0), rotation_amplitude=0.3),
+)
+
+# Reduced iterations (the default preset's structure, fewer steps).
+FAST = [
+    "device=cpu",
+    "fit.object_init.hypotheses=32",
+    "fit.stages.0.iterations=40",
+    "fit.stages.1.iterations=25",
+]
+
+# A smoke configuration for tests about bookkeeping rather than accuracy.
+TINY = [
+    "device=cpu",
+    "fit.hand_init.rotation_hypotheses=4",
+    "fit.hand_init.rigid_iterations=5",
+    "fit.hand_init.iterations=5",
+    "fit.object_init.hypotheses=4",
+    "fit.object_init.iterations=3",
+    "fit.object_init.refine_top=2",
+    "fit.object_init.refine_iterations=3",
+    "fit.stages.0.iterations=4",
+    "fit.stages.1.iterations=3",
+]
+
+
+@pytest.fixture(scope="module")
+def clean_clip():
+    torch.set_num_threads(1)
+    return generate_clip(SynthConfig(**CLEAN)).clip
+
+
+@pytest.fixture(scope="module")
+def clean_fit(clean_clip):
+    config = load_config("default", overrides=FAST)
+    return fit_clip(clean_clip, config, progress=False)
+
+
+def _keypoint_error_cm(result, clip, hand: int = 0) -> np.ndarray:
+    """(T,) mean 3D keypoint error per frame, centimetres, unaligned."""
+    truth = np.asarray(clip.ground_truth.hands[hand].joints)
+    return 100 * np.linalg.norm(result.hands[hand].keypoints - truth, axis=-1).mean(axis=-1)
+
+
+def test_fit_recovers_object_pose_and_hand_keypoints(clean_clip, clean_fit):
+    metrics = evaluate_result(clean_fit, clean_clip, plausibility=False)
+    assert metrics["object_rotation_error"] < 5.0  # degrees, mean over frames
+    assert metrics["object_translation_error"] < 1.0  # cm
+    assert metrics["object_add_s"] < 1.0  # cm
+    assert _keypoint_error_cm(clean_fit, clean_clip).mean() < 1.5
+    assert all(np.isfinite(v).all() for v in clean_fit.losses["stage2"].values())
+
+
+def test_resuming_stage_two_from_a_saved_stage_one_matches_the_full_fit(clean_clip, clean_fit, tmp_path):
+    full = load_config("default", overrides=FAST)
+    first = load_config("default", overrides=FAST)
+    first.fit.stages = first.fit.stages[:1]
+    stage1 = fit_clip(clean_clip, first, progress=False)
+    stage1.save(tmp_path / "stage1", meshes=False)
+    resumed = fit_clip(clean_clip, full, progress=False, resume=tmp_path / "stage1", start_stage=1)
+    assert list(resumed.losses) == ["stage1", "stage2"]
+    # Only the float32 round trip through the saved parameters separates the two runs.
+    np.testing.assert_allclose(resumed.hands[0].keypoints, clean_fit.hands[0].keypoints, atol=1e-3)
+    np.testing.assert_allclose(resumed.object.translation, clean_fit.object.translation, atol=1e-3)
+    # ... and stage 2 did change the stage-1 result.
+    assert np.abs(stage1.hands[0].keypoints - resumed.hands[0].keypoints).max() > 1e-5
+
+
+def test_two_hand_clip_fits():
+    torch.set_num_threads(1)
+    clip = generate_clip(
+        SynthConfig(object="procedural:remote_control", two_hands=True, num_frames=4, image_size=(180, 240), seed=5,
+                    pixel_noise=0.0, motion=MotionSettings(distance_range=(0.4, 0.45), rotation_amplitude=0.3))
+    ).clip
+    result = fit_clip(clip, load_config("default", overrides=FAST), progress=False)
+    assert [h.side for h in result.hands] == [h.side for h in clip.hands] and len(result.hands) == 2
+    for i in range(2):
+        assert _keypoint_error_cm(result, clip, i).mean() < 2.5
+    metrics = evaluate_result(result, clip, plausibility=False)
+    assert metrics["object_add_s"] < 2.0
+
+
+def _tiny_clip(seed: int = 1, frames: int = 4):
+    return generate_clip(
+        SynthConfig(object="procedural:can", num_frames=frames, image_size=(96, 128), seed=seed, pixel_noise=0.0,
+                    motion=MotionSettings(distance_range=(0.35, 0.4)))
+    ).clip
+
+
+def test_frames_without_object_or_hand_cues_are_interpolated_and_marked():
+    torch.set_num_threads(1)
+    clip = _tiny_clip(frames=5)
+    clip.hands[0].present[2] = False
+    clip.hands[0].keypoints[2] = np.nan
+    clip.hands[0].confidence[2] = 0.0
+    clip.object.present[3] = False
+    clip.object.masks.mask[3] = 0
+    if clip.object.boxes is not None:
+        clip.object.boxes[3] = np.nan
+    result = fit_clip(clip, load_config("default", overrides=TINY), progress=False)
+    assert result.hands[0].missing.tolist() == [False, False, True, False, False]
+    assert result.object.missing.tolist() == [False, False, False, True, False]
+    assert any("hand 0: frames [2] interpolated" in e for e in result.log)
+    assert any("object: frames [3]" in e for e in result.log)
+    # The interpolated hand lies between its neighbours (up to the optimization's pull).
+    wrist = result.hands[0].keypoints[:, 0]
+    assert np.linalg.norm(wrist[2] - (wrist[1] + wrist[3]) / 2) < 0.02
+    assert np.isfinite(result.object.translation).all()
+
+
+def test_non_finite_step_is_rejected_and_logged(monkeypatch, caplog):
+    torch.set_num_threads(1)
+    from hoFit.fit import problem
+
+    original = problem.L.pca_prior_loss
+    calls = {"n": 0}
+
+    def poisoned(pca):
+        calls["n"] += 1
+        value = original(pca)
+        return value * float("nan") if calls["n"] == 2 else value
+
+    monkeypatch.setattr(problem.L, "pca_prior_loss", poisoned)
+    clip = _tiny_clip()
+    with caplog.at_level(logging.WARNING, logger="hoFit.fit.optimize"):
+        result = fit_clip(clip, load_config("default", overrides=TINY), progress=False)
+    message = "stage1 iteration 1: non-finite loss or gradient, step rejected, lr halved"
+    assert message in result.log
+    assert any(message in record.getMessage() for record in caplog.records)
+    assert np.isfinite(result.hands[0].keypoints).all() and np.isfinite(result.object.vertices).all()
+    # the rejected step logged no loss: 4 iterations, 3 entries
+    assert len(result.losses["stage1"]["total"]) == 3
+
+
+def test_fit_is_deterministic_for_a_seed():
+    torch.set_num_threads(1)
+    clip = _tiny_clip(seed=2)
+    config = load_config("default", overrides=TINY)
+    a = fit_clip(clip, config, progress=False)
+    b = fit_clip(clip, config, progress=False)
+    np.testing.assert_array_equal(a.hands[0].vertices, b.hands[0].vertices)
+    np.testing.assert_array_equal(a.object.rotation, b.object.rotation)
+    np.testing.assert_array_equal(a.object.translation, b.object.translation)
+
+
+def test_collision_separates_the_real_hand_mesh_from_a_procedural_object():
+    from hoFit.fit import losses as L
+    from hoFit.models.hand import create_hand_layer
+    from hoFit.models.objects import procedural_template, sdf_grid
+
+    torch.set_num_threads(1)
+    layer = create_hand_layer("openhand", num_pca_comps=15)
+    with torch.no_grad():
+        hand = layer(
+            global_orient=torch.zeros(1, 3), articulation=torch.zeros(1, 15), betas=torch.zeros(1, 10),
+            transl=torch.zeros(1, 3),
+        ).vertices
+    template = procedural_template("ball")
+    sdf = sdf_grid(template, resolution=32).query
+    # the ball's centre on the palm's centroid: deep interpenetration
+    R = torch.eye(3)[None]
+    t = hand.mean(dim=1).clone().requires_grad_(True)
+    vertices, faces = template.to_torch(dtype=torch.float32)
+
+    def penetration() -> float:
+        with torch.no_grad():
+            into_object = L.hand_in_object_penetration(hand, sdf, R, t, 1.0).max()
+            posed = vertices[None] + t[:, None]
+            into_hand = L.object_in_hand_penetration(posed, hand, layer.closed_faces).max()
+        return float(torch.maximum(into_object, into_hand))
+
+    before = penetration()
+    optimizer = torch.optim.Adam([t], lr=2e-3)
+    for _ in range(60):
+        optimizer.zero_grad()
+        posed = vertices[None] + t[:, None]
+        L.collision_loss(hand, sdf, R, t, 1.0, object_vertices=posed, hand_closed_faces=layer.closed_faces).backward()
+        optimizer.step()
+    after = penetration()
+    assert before > 0.01 and after < 0.3 * before
