@@ -130,9 +130,12 @@ def fit_clip(
         obj_init = initialize_object(
             object_vertices * base_scale, object_faces, data.object_masks, data.object_valid, data.object_boxes,
             data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
-            hand_rotations=holding, hand_positions=wrist, hand=_hand_contact(hand_inits, layers, sdf, fit_cfg.object_init),
+            hand_rotations=holding, hand_positions=wrist,
+            hand=_hand_contact(hand_inits, layers, sdf, fit_cfg.object_init, base_scale),
         )
-        rotation, translation = _choose_object_track(obj_init, hand_inits, layers, sdf, fit_cfg.object_init, events)
+        rotation, translation = _choose_object_track(
+            obj_init, hand_inits, layers, sdf, fit_cfg.object_init, events, base_scale
+        )
         timings["init_object"] = time.perf_counter() - start
         params = FitParameters(
             hand_orient=[h.global_orient.clone() for h in hand_inits],
@@ -171,7 +174,7 @@ def fit_clip(
     return result
 
 
-def _hand_contact(hand_inits, layers, sdf, config):
+def _hand_contact(hand_inits, layers, sdf, config, scale: float = 1.0):
     """The first hand's initial contact regions as evidence for the object search (None if weight is 0)."""
     from hoFit.fit.init_object import HandContact
     from hoFit.fit.interaction_select import contact_regions
@@ -185,11 +188,13 @@ def _hand_contact(hand_inits, layers, sdf, config):
     ids, regions = ids.to(out.vertices.device), regions.to(out.vertices.device)
     return HandContact(
         contact=out.vertices[:, ids], regions=regions, hand=out.vertices[:, ::4], sdf=sdf,
-        touching_regions=config.touching_regions, weight=config.contact_weight,
+        touching_regions=config.touching_regions, weight=config.contact_weight, scale=scale,
     )
 
 
-def _choose_object_track(obj_init, hand_inits, layers, sdf, config, events) -> tuple[torch.Tensor, torch.Tensor]:
+def _choose_object_track(
+    obj_init, hand_inits, layers, sdf, config, events, scale: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best."""
     from hoFit.fit.interaction_select import contact_regions, interaction_score, select_track
 
@@ -208,6 +213,7 @@ def _choose_object_track(obj_init, hand_inits, layers, sdf, config, events) -> t
             contact_regions=[regions for _, regions in grouped],
             touching_regions=config.touching_regions,
             hand_scales=tuple(config.hand_scales),
+            object_scale=scale,
         )
     index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin)
     if index != 0:

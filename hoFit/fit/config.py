@@ -148,9 +148,10 @@ def _default_stages() -> list[StageConfig]:
         "shape_prior": 0.01,
         "hand_smoothness": 0.005,
         "object_smoothness": 0.005,
-        "coarse_interaction": 0.001,
     }
-    stage2 = {**{k: v for k, v in stage1.items() if k != "coarse_interaction"}, "collision": 0.01, "contact": 0.01}
+    # No coarse (centroid) attraction: the object search already uses the hand's contact regions, and pulling
+    # the centroids together biases the object towards the hand, which is usually in front of it.
+    stage2 = {**stage1, "collision": 0.01, "contact": 0.01}
     return [
         StageConfig(name="stage1", iterations=60, lr=5e-3, weights=stage1),
         StageConfig(name="stage2", iterations=40, lr=2e-3, weights=stage2),

@@ -79,9 +79,10 @@ class HandContact:
         contact: (T, C, 3) camera-frame contact-region vertices, metres.
         regions: (C,) long region index of each contact vertex.
         hand: (T, V, 3) camera-frame hand vertices tested for penetration (a subset is enough).
-        sdf: template-frame signed distance (negative inside), metres, of the template at its metric scale.
+        sdf: template-frame signed distance (negative inside), metres, of the template before ``scale``.
         touching_regions: the gap is the mean distance of this many closest regions to the surface.
         weight: multiplies the per-frame (gap + penetration depth) in centimetres.
+        scale: the object's metric scale relative to the template of ``sdf``.
     """
 
     contact: torch.Tensor
@@ -90,6 +91,7 @@ class HandContact:
     sdf: object
     touching_regions: int = 3
     weight: float = 0.02
+    scale: float = 1.0
 
     def loss(self, rotation: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
         """(N, T) weighted contact loss of N tracks; rotation (N, T, 3, 3), translation (N, T, 3)."""
@@ -99,13 +101,13 @@ class HandContact:
         flat_r, flat_t = rotation.reshape(N * T, 3, 3), translation.reshape(N * T, 3)
         contact = self.contact[None].expand(N, *self.contact.shape).reshape(N * T, *self.contact.shape[1:])
         hand = self.hand[None].expand(N, *self.hand.shape).reshape(N * T, *self.hand.shape[1:])
-        distance = object_signed_distance(contact, self.sdf, flat_r, flat_t, 1.0).abs().clamp(max=0.05)
+        distance = object_signed_distance(contact, self.sdf, flat_r, flat_t, self.scale).abs().clamp(max=0.05)
         count = int(self.regions.max()) + 1
         per_region = distance.new_full((N * T, count), 0.05).scatter_reduce(
             1, self.regions[None].expand(N * T, -1), distance, "amin"
         )
         gap = per_region.topk(min(self.touching_regions, count), dim=-1, largest=False).values.mean(dim=-1)
-        depth = torch.relu(-object_signed_distance(hand, self.sdf, flat_r, flat_t, 1.0))
+        depth = torch.relu(-object_signed_distance(hand, self.sdf, flat_r, flat_t, self.scale))
         penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
         return self.weight * 100.0 * (gap + penetration).view(N, T)
 
@@ -164,15 +166,19 @@ def _fit_tracks(
 
 
 def _hand_relative_translation(
-    box_translation: torch.Tensor, hand_rotations: torch.Tensor, hand_positions: torch.Tensor, present: torch.Tensor
+    box_translation: torch.Tensor,
+    hand_rotations: torch.Tensor,
+    hand_positions: torch.Tensor,
+    present: torch.Tensor,
+    excess_weight: float = 4.0,
 ) -> torch.Tensor:
     """Initial translations of tracks held rigidly by the hand, from per-frame box translations.
 
     The box is the *visible* mask's: where the hand hides part of the object, the box is too small and its
     depth too large, so a box depth is an upper bound of the true one. The object's offset in the hand's
-    frame is constant; each frame proposes the offset of its box translation, and the proposal whose
-    implied depths exceed the other frames' box depths the least (in total; the least occluded frame's)
-    wins.
+    frame is constant; each frame proposes the offset of its box translation, placed in every frame; the
+    proposal with the smallest asymmetric L1 residual to the box depths wins, a depth beyond a box's
+    costing ``excess_weight`` times one short of it (the least occluded frame's proposal).
 
     Args:
         box_translation: (N, T, 3) per track and frame, from `translation_from_box`.
@@ -184,9 +190,10 @@ def _hand_relative_translation(
     offsets = ((box_translation - hand_positions)[..., None, :] @ hand_rotations)[..., 0, :]  # (N, T, 3) hand frame
     # implied[n, a, t] = R_t offsets[n, a] + p_t: frame a's proposal placed in frame t
     implied = torch.einsum("tij,naj->nati", hand_rotations, offsets) + hand_positions[None, None]
-    excess = torch.relu(implied[..., 2] - box_translation[:, None, :, 2]) * present.to(implied.dtype)
-    excess = excess.sum(dim=-1) + torch.where(present, 0.0, float("inf")).to(implied.dtype)[None]
-    choice = excess.argmin(dim=1)  # (N,)
+    residual = (implied[..., 2] - box_translation[:, None, :, 2]) * present.to(implied.dtype)
+    cost = (excess_weight * torch.relu(residual) + torch.relu(-residual)).sum(dim=-1)
+    cost = cost + torch.where(present, 0.0, float("inf")).to(implied.dtype)[None]
+    choice = cost.argmin(dim=1)  # (N,)
     return implied[torch.arange(implied.shape[0], device=implied.device), choice]
 
 

@@ -41,6 +41,7 @@ def interaction_score(
     contact_regions: list[torch.Tensor] | None = None,
     touching_regions: int = 3,
     hand_scales: tuple[float, ...] = (1.0,),
+    object_scale: float = 1.0,
 ) -> torch.Tensor:
     """Hand-object consistency of candidate tracks, in centimetres (lower is better).
 
@@ -54,6 +55,7 @@ def interaction_score(
         touching_regions: a grasp touches the object with at least this many regions.
         hand_scales: factors tried for scaling each hand about the camera centre (per track and hand, the
             best one counts).
+        object_scale: the object's metric scale relative to the template of ``sdf``.
 
     Returns:
         (K,): sum over hands of the mean over frames of (gap + penetration), where gap is the mean of the
@@ -71,7 +73,7 @@ def interaction_score(
         for s in hand_scales:
             contact_k = (contact * s)[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
             hand_k = (hand * s)[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
-            distance = object_signed_distance(contact_k, sdf, flat_r, flat_t, 1.0).abs().clamp(max=0.05)
+            distance = object_signed_distance(contact_k, sdf, flat_r, flat_t, object_scale).abs().clamp(max=0.05)
             if regions is None:
                 gap = distance.median(dim=-1).values
             else:
@@ -80,7 +82,7 @@ def interaction_score(
                 per_region = per_region.scatter_reduce(1, regions[None].expand(K * T, -1), distance, "amin")
                 k = min(touching_regions, count)
                 gap = per_region.topk(k, dim=-1, largest=False).values.mean(dim=-1)
-            depth = torch.relu(-object_signed_distance(hand_k, sdf, flat_r, flat_t, 1.0))
+            depth = torch.relu(-object_signed_distance(hand_k, sdf, flat_r, flat_t, object_scale))
             penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
             value = 100.0 * (gap + penetration).view(K, T).mean(dim=1)
             best = value if best is None else torch.minimum(best, value)

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from hoFit.fit.config import StageConfig
 from hoFit.fit.problem import FitData, FitParameters, compute_losses, pose_scene
+from hoFit.geometry.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 
 __all__ = ["run_stage"]
 
@@ -39,6 +40,19 @@ def _param_groups(params: FitParameters, stage: StageConfig) -> list[dict]:
         elif groups[name]:
             out.append({"params": groups[name], "lr": fast if name in _FAST_GROUPS else stage.lr, "name": name})
     return [g for g in out if g["params"]]
+
+
+def _canonicalize_rotations(params: FitParameters) -> None:
+    """Replace every 6D rotation by the canonical 6D of its matrix (two orthonormal columns), in place.
+
+    Gram-Schmidt makes any 6D vector a rotation, but Adam's step in rotation angle scales with 1 / the
+    vector's norm, which drifts during a stage: every stage starts from the canonical form, so that a
+    stage resumed from a saved result (stored as rotations) runs exactly like one that follows in the
+    same process.
+    """
+    with torch.no_grad():
+        for tensor in params.hand_orient + [params.object_rot]:
+            tensor.copy_(matrix_to_rotation_6d(rotation_6d_to_matrix(tensor)))
 
 
 def run_stage(
@@ -74,6 +88,7 @@ def run_stage(
     for p in params.all():
         p.requires_grad_(any(p is q for q in optimized))
     start = time.perf_counter()
+    _canonicalize_rotations(params)
     if stage.iterations == 0 or not groups:
         return history, 0.0
     optimizer = torch.optim.Adam(groups)

@@ -1,0 +1,79 @@
+"""Object initialization helpers against hand-computed cases."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hoFit.fit.init_object import HandContact, _hand_relative_translation, translation_from_box
+from hoFit.fit.interaction_select import interaction_score, select_track
+from hoFit.geometry.rotations import axis_angle_to_matrix
+
+
+def sphere_sdf(radius: float):
+    return lambda p: p.norm(dim=-1) - radius
+
+
+def test_hand_relative_translation_ignores_frames_whose_box_is_too_small():
+    T = 4
+    # a hand turning by up to ~0.3 rad over the clip
+    angles = torch.tensor([[0.0, 0.0, 0.0], [0.1, -0.1, 0.05], [0.2, 0.1, -0.1], [0.3, 0.05, 0.0]], dtype=torch.float64)
+    rotations = axis_angle_to_matrix(angles)
+    positions = torch.tensor([[0.0, 0.0, 0.5], [0.01, 0.0, 0.52], [0.02, 0.01, 0.55], [0.0, 0.02, 0.5]], dtype=torch.float64)
+    offset = torch.tensor([0.03, -0.02, 0.05], dtype=torch.float64)  # object in the hand's frame
+    truth = (rotations @ offset) + positions  # (T, 3)
+    boxes = truth.clone()[None]
+    boxes[0, 1, 2] += 0.10  # occluded: the visible box is small, its depth too large
+    boxes[0, 2, 2] += 0.04
+    out = _hand_relative_translation(boxes, rotations, positions, torch.ones(T, dtype=torch.bool))
+    torch.testing.assert_close(out[0], truth)
+
+
+def test_translation_from_box_reproduces_the_projected_size():
+    vertices = torch.tensor([[-0.05, -0.02, 0.0], [0.05, 0.02, 0.0]], dtype=torch.float64)
+    K = torch.tensor([[500.0, 0, 100], [0, 500.0, 80], [0, 0, 1]], dtype=torch.float64)
+    # at depth 0.5 m the 10 x 4 cm object spans 100 x 40 px; centred on pixel (150, 80)
+    boxes = torch.tensor([[100.0, 60.0, 200.0, 100.0]], dtype=torch.float64)
+    t = translation_from_box(vertices, torch.eye(3, dtype=torch.float64)[None], boxes, K)
+    torch.testing.assert_close(t, torch.tensor([[0.05, 0.0, 0.5]], dtype=torch.float64))
+
+
+def test_interaction_score_uses_the_closest_regions_and_the_best_hand_scale():
+    sdf = sphere_sdf(0.05)
+    R = torch.eye(3, dtype=torch.float64).expand(1, 1, 3, 3)
+    t = torch.zeros(1, 1, 3, dtype=torch.float64)
+    x = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    # region 0 touches (distance 0), region 1 is 1 cm out, region 2 is 2 cm out, region 3 is 4 cm out
+    contact = torch.stack([x * 0.05, x * 0.06, x * 0.07, x * 0.09])[None]
+    regions = torch.tensor([0, 1, 2, 3])
+    hand = contact.clone()
+    score = interaction_score([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2)
+    assert float(score[0]) == pytest.approx((0.0 + 1.0) / 2)
+    # scaling about the origin by 0.9 moves the points to 4.5, 5.4, 6.3, 8.1 cm: gaps 0.5 (inside), 0.4, 1.3, 3.1
+    # cm; penetration 0.5 cm on one vertex. Best of {1.0, 0.9}: min(0.5, (0.4 + 0.5) / 2 + 0.5) = 0.5
+    score = interaction_score([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2,
+                              hand_scales=(1.0, 0.9))
+    assert float(score[0]) == pytest.approx(0.5)
+    # without regions: the median contact distance (torch's median of 0, 1, 2, 4 cm is the lower middle: 1 cm)
+    assert float(interaction_score([contact], [hand], sdf, R, t)[0]) == pytest.approx(1.0)
+
+
+def test_select_track_prefers_contact_among_near_ties_only():
+    ious = torch.tensor([0.90, 0.89, 0.70])
+    interaction = torch.tensor([2.0, 1.0, 0.1])
+    assert select_track(ious, interaction, 0.03) == 1
+    assert select_track(ious, interaction, 0.0) == 0
+
+
+def test_hand_contact_loss_is_zero_for_a_grasp_on_the_surface_and_grows_with_the_gap():
+    sdf = sphere_sdf(0.05)
+    directions = torch.nn.functional.normalize(torch.randn(1, 6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3)), dim=-1)
+    contact = directions * 0.05
+    regions = torch.tensor([0, 0, 1, 1, 2, 2])
+    evidence = HandContact(contact=contact, regions=regions, hand=contact, sdf=sdf, touching_regions=3, weight=1.0)
+    R = torch.eye(3, dtype=torch.float64).expand(2, 1, 3, 3)
+    t = torch.tensor([[[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]], dtype=torch.float64)
+    t[1, 0] = -directions[0, 0] * 0.5  # moves the sphere away along one direction
+    loss = evidence.loss(R, t)
+    assert float(loss[0, 0]) == pytest.approx(0.0, abs=1e-9)
+    assert float(loss[1, 0]) > 0.1
