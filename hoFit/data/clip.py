@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from hoFit.data.frames import ArrayFrames, FrameSource, ImageFrames, VideoFrames, write_image
+from hoFit.data.frames import FrameSource, ImageFrames, VideoFrames, write_image
 from hoFit.data.masks import MaskSequence, read_mask_png, write_mask_png
 from hoFit.errors import HoFitError
 from hoFit.geometry.cameras import CameraIntrinsics
-from hoFit.models.hand.keypoints import HOFIT_FROM_OPENPOSE, KEYPOINT_NAMES, NUM_KEYPOINTS, OPENPOSE_FROM_HOFIT
+from hoFit.models.hand.keypoints import HOFIT_FROM_OPENPOSE, KEYPOINT_NAMES, NUM_KEYPOINTS
 
 __all__ = [
     "CLIP_FORMAT_VERSION",

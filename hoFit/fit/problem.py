@@ -330,7 +330,7 @@ def compute_losses(
                 )
             )
         if len(state.hand_outputs) == 2:
-            (layer_a, layer_b), (out_a, out_b) = layers, state.hand_outputs
+            (_, layer_b), (out_a, out_b) = layers, state.hand_outputs
             depth = L.object_in_hand_penetration(out_a.vertices, out_b.vertices, layer_b.closed_faces)
             values.append((depth * 100.0).pow(2).sum(dim=-1).mean())
         terms["collision"] = torch.stack(values).sum()

@@ -1,18 +1,14 @@
-"""Procedural templates: watertight, realistic metric sizes, synonyms; ObjectConfig."""
+"""Procedural templates: watertight, realistic metric sizes, synonyms."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from hoFit.errors import HoFitError
-from hoFit.models.objects import (
-    PROCEDURAL_CATEGORIES, ObjectConfig, procedural_template, resolve_category, template_from_config,
-)
+from hoFit.models.objects import PROCEDURAL_CATEGORIES, procedural_template, resolve_category
 
 # Expected bounding-box size (x, y, z) in metres. Handles stick out along +x for mugs and jugs.
 EXPECTED_EXTENTS = {
@@ -90,17 +86,3 @@ def test_core50_class_names_resolve(shared_data: Path) -> None:
 def test_unknown_category_lists_valid_names() -> None:
     with pytest.raises(HoFitError, match=r"unknown object category 'toaster'; expected one of ball, can, mug"):
         resolve_category("toaster")
-
-
-def test_object_config_round_trip_and_build(ycb_dir: Path, tmp_path: Path) -> None:
-    config = ObjectConfig(category="cup", center="bbox")
-    assert ObjectConfig(**yaml.safe_load(yaml.safe_dump(asdict(config)))) == config
-    assert template_from_config(config).name == "mug"
-    loaded = template_from_config(ObjectConfig(path=str(ycb_dir / "025_mug" / "textured_simple_2000.obj"),
-                                               max_faces=800, center="bbox"))
-    assert loaded.num_faces <= 800
-    np.testing.assert_allclose(loaded.bounds.mean(0), 0.0, atol=1e-6)
-    with pytest.raises(HoFitError, match="exactly one of 'path'"):
-        template_from_config(ObjectConfig(path="a.obj", category="mug"))
-    with pytest.raises(HoFitError, match="exactly one of 'path'"):
-        template_from_config(ObjectConfig())

@@ -249,7 +249,7 @@ def resolve_mano_path(side: str, mano_dir: str | os.PathLike | None = None) -> P
         mano_dir = os.environ.get(MANO_DIR_ENV) or None
         source = f"${MANO_DIR_ENV}"
     if mano_dir is None:
-        raise HoFitError(f"hand.model is 'mano' but no MANO folder is set. " + MANO_HELP)
+        raise HoFitError("hand.model is 'mano' but no MANO folder is set. " + MANO_HELP)
     path = Path(mano_dir).expanduser()
     if path.is_file():
         return path

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from hoFit.models.hand import anatomy
-from hoFit.models.hand.data import HandModelData, save_hand_data
+from hoFit.models.hand.data import HandModelData
 from hoFit.models.hand.implicit import (
     ellipsoid,
     field_gradient,

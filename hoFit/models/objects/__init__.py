@@ -3,7 +3,6 @@
 Object frame: the template's own frame, metres. Signed distances are negative inside.
 """
 
-from .config import ObjectConfig, template_from_config
 from .distance import MeshProximity, mesh_proximity, point_mesh_distance, winding_number
 from .procedural import CATEGORY_SYNONYMS, PROCEDURAL_CATEGORIES, procedural_template, resolve_category
 from .sdf import SDFGrid, compute_sdf_grid, default_cache_dir, sdf_cache_path, sdf_grid
@@ -14,5 +13,4 @@ __all__ = [
     "SDFGrid", "sdf_grid", "compute_sdf_grid", "default_cache_dir", "sdf_cache_path",
     "MeshProximity", "mesh_proximity", "point_mesh_distance", "winding_number",
     "PROCEDURAL_CATEGORIES", "CATEGORY_SYNONYMS", "resolve_category", "procedural_template",
-    "ObjectConfig", "template_from_config",
 ]
