@@ -9,7 +9,12 @@
    a skin-coloured stick hand whose 21 keypoints are given to the extractor. Measured per frame from the
    box alone and over sequences (tracker + previous-mask initialization).
 
-Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_perception.py [--frames 6] [--skip-keypoints]``
+3. Masks on the synthetic benchmark's frames (``--synth DIR``: a set written by ``hofit synth``, e.g.
+   ``hofit synth --set synth-v1 --out DIR``): GrabCut object masks seeded by the exact visible-object box
+   (slightly enlarged) and the exact 2D hand keypoints, against the exact visible masks (pixels the hand
+   covers are background in both).
+
+Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_perception.py [--frames 6] [--skip-keypoints] [--synth DIR]``
 """
 
 from __future__ import annotations
@@ -211,17 +216,50 @@ def bench_masks(num_frames: int, seed: int) -> None:
          device="2-core CPU, shared")
 
 
+def bench_synth_masks(root: Path, max_frames: int) -> None:
+    """GrabCut IoU on the frames of every clip of a synthetic set written by `hofit synth`."""
+    from hoFit.data.clip import Clip
+
+    clip_dirs = sorted(p.parent for p in Path(root).glob("*/clip.yaml"))
+    if not clip_dirs:
+        emit(bench="synth_masks", skipped=f"no clip directories (*/clip.yaml) under {root}")
+        return
+    ious, times = [], []
+    pad = np.array([-6.0, -6.0, 6.0, 6.0])
+    for clip_dir in clip_dirs:
+        clip = Clip.load(clip_dir)
+        per_clip = []
+        for t in range(min(clip.num_frames, max_frames)):
+            truth = clip.object.masks.mask[t].astype(bool)
+            if not truth.any():
+                continue
+            keypoints = clip.hands[0].keypoints[t] if clip.hands else None
+            start = time.perf_counter()
+            result = grabcut_object_mask(clip.frames[t], box_from_mask(truth) + pad, hand_keypoints=keypoints)
+            times.append(time.perf_counter() - start)
+            per_clip.append(mask_iou(result.mask, truth))
+        ious += per_clip
+        emit(bench="synth_masks", clip=clip.name, frames=len(per_clip), iou_mean=round(float(np.mean(per_clip)), 4))
+    emit(bench="synth_masks", clip="all", frames=len(ious), iou_mean=round(float(np.mean(ious)), 4),
+         iou_median=round(float(np.median(ious)), 4), grabcut_ms=round(1000 * float(np.median(times)), 1),
+         frames_source=f"hofit synth set in {root}", device="2-core CPU, shared")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=6, help="frames per synthetic sequence")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-keypoints", action="store_true")
     parser.add_argument("--skip-masks", action="store_true")
+    parser.add_argument("--synth", metavar="DIR", help="also measure GrabCut on a synthetic set written by hofit synth")
+    parser.add_argument("--synth-frames", type=int, default=10, help="frames per synthetic clip (default 10)")
     args = parser.parse_args()
     if not args.skip_keypoints:
         bench_keypoints()
     if not args.skip_masks:
         bench_masks(args.frames, args.seed)
+    if args.synth:
+        bench_synth_masks(Path(args.synth), args.synth_frames)
 
 
 if __name__ == "__main__":
