@@ -25,6 +25,7 @@ __all__ = [
     "VideoFrames",
     "ArrayFrames",
     "read_image",
+    "read_uint8_image",
     "write_image",
     "image_size",
     "list_images",
@@ -39,20 +40,33 @@ def natural_sort_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
+def read_uint8_image(path: str | Path, what: str = "image") -> np.ndarray:
+    """Read an 8-bit image file as OpenCV decodes it (channels unchanged, BGR order).
+
+    Args:
+        path: the file. what: how errors name it ("image", "mask").
+
+    Raises:
+        HoFitError: the file is missing, not decodable, or not 8-bit.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HoFitError(f"{what} file not found: {path}")
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise HoFitError(f"cannot read {what} {path}: not an image format OpenCV can decode (or a damaged file)")
+    if image.dtype != np.uint8:
+        raise HoFitError(f"{what} {path}: expected 8-bit pixels, got {image.dtype}; convert it to 8-bit PNG or JPEG")
+    return image
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as ``uint8`` RGB ``(H, W, 3)`` (grey images are repeated over 3 channels).
 
     Raises:
         HoFitError: the file is missing, unreadable or not 8-bit.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise HoFitError(f"image file not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise HoFitError(f"cannot read image {path}: not an image format OpenCV can decode (or a damaged file)")
-    if image.dtype != np.uint8:
-        raise HoFitError(f"image {path}: expected 8-bit pixels, got {image.dtype}; convert it to 8-bit PNG or JPEG")
+    image = read_uint8_image(path, "image")
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
     if image.shape[2] == 4:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hoFit.data.frames import read_uint8_image
 from hoFit.errors import HoFitError
 
 __all__ = ["MaskSequence", "MASK_BACKGROUND", "MASK_FOREGROUND", "MASK_UNKNOWN", "read_mask_png", "write_mask_png"]
@@ -39,13 +40,7 @@ def read_mask_png(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             value other than 0, 128 and 255.
     """
     path = Path(path)
-    if not path.is_file():
-        raise HoFitError(f"mask file not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise HoFitError(f"cannot read mask {path}: not an image OpenCV can decode")
-    if image.dtype != np.uint8:
-        raise HoFitError(f"mask {path}: expected 8-bit values, got {image.dtype}")
+    image = read_uint8_image(path, "mask")
     if image.ndim == 3:
         if image.shape[2] == 4:
             image = image[:, :, :3]
