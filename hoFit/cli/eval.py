@@ -14,7 +14,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from hoFit.errors import HoFitError
 from hoFit.eval.evaluate import evaluate_result, format_table, metrics_to_json
 
 __all__ = ["add_arguments", "run"]
@@ -39,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from hoFit.viz.report import write_report
 
     result_dir = Path(args.result_dir)
-    if not result_dir.is_dir():
-        raise HoFitError(f"result directory not found: {result_dir}")
     result = FitResult.load(result_dir)
     clip, _ = resolve_clip(result, args.gt, result_dir)
     if clip is None:

@@ -73,8 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from hoFit.viz.views import ViewSettings
 
     result_dir = Path(args.result_dir)
-    if not result_dir.is_dir():
-        raise HoFitError(f"result directory not found: {result_dir}")
     try:
         yaws = (90.0, 180.0) if args.yaws is None else tuple(float(y) for y in args.yaws.split(",") if y.strip())
     except ValueError:

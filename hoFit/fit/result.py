@@ -178,6 +178,8 @@ class FitResult:
         from hoFit.config import read_yaml
 
         directory = Path(directory)
+        if not directory.is_dir():
+            raise HoFitError(f"result directory not found: {directory}")
         params = directory / "params.npz"
         if not params.is_file():
             raise HoFitError(f"{directory} is not a hoFit result directory: {params.name} is missing")
