@@ -90,7 +90,7 @@ def fit_clip(
     object_vertices, object_faces = template.to_torch(device=device, dtype=dtype)
     sdf = sdf_grid(template, resolution=fit_cfg.sdf_resolution).to(device=device, dtype=dtype).query
     layers = [hand_layer_from_config(config.hand, side=hand.side).to(device) for hand in clip.hands]
-    data = build_fit_data(clip, fit_cfg.roi_resolution, fit_cfg.roi_scale, device, dtype)
+    data = build_fit_data(clip, fit_cfg.roi_resolution, fit_cfg.roi_scale, device, dtype, config.silhouette)
     timings["setup"] = time.perf_counter() - start
     T = clip.num_frames
     num_pca = config.hand.num_pca_comps
@@ -128,7 +128,7 @@ def fit_clip(
                 h = hand_inits[0]
                 wrist = layers[0](global_orient=h.global_orient, articulation=h.articulation, transl=h.transl).keypoints[:, 0]
         obj_init = initialize_object(
-            object_vertices * base_scale, object_faces, data.object_masks, data.object_valid, data.object_boxes,
+            object_vertices * base_scale, object_faces, data.object_distance, data.object_valid, data.object_boxes,
             data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
             hand_rotations=holding, hand_positions=wrist,
             hand=_hand_contact(hand_inits, layers, sdf, fit_cfg.object_init, base_scale),

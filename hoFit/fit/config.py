@@ -87,6 +87,12 @@ class HandInitConfig:
         lr: Adam learning rate.
         smoothing_sigma: temporal Gaussian smoothing of the initial trajectory (frames; 0 disables).
         robust_sigma: Geman-McClure scale of the keypoint error, as a fraction of the hand box size.
+        rigid_finger_weight: weight of the finger keypoints relative to the palm's (wrist and knuckles)
+            while the rotation hypotheses are scored with the rest-pose hand.
+        articulated_hypotheses: best rigid hypotheses per frame refined with articulation (the lowest final
+            loss wins): a curled hand seen end-on fits its keypoints from more than one depth.
+        pca_prior, joint_limits: weights of the articulation priors against the mean normalised keypoint
+            error (the stages weigh the same error 50x: 0.004 / 50 there is 8e-5 here).
     """
 
     rotation_hypotheses: int = 24
@@ -95,6 +101,10 @@ class HandInitConfig:
     lr: float = 0.05
     smoothing_sigma: float = 1.0
     robust_sigma: float = 0.2
+    rigid_finger_weight: float = 0.1
+    articulated_hypotheses: int = 4
+    pca_prior: float = 8e-5
+    joint_limits: float = 0.02
 
 
 @dataclass
@@ -185,7 +195,7 @@ class FitConfig:
     roi_scale: float = 1.3
     keypoint_normalizer: Literal["hand_box", "image_width"] = "hand_box"
     keypoint_robust_sigma: float | None = 0.2
-    contact_distance: float = 0.01
+    contact_distance: float = 0.005
     smoothness_order: int = 2
     sdf_resolution: int = 48
     num_pca_comps: int = 15

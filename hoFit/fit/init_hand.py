@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import torch
 
 from hoFit.fit.config import HandInitConfig
-from hoFit.fit.losses import gmof, joint_limit_loss, pca_prior_loss
+from hoFit.fit.losses.image import gmof
+from hoFit.fit.losses.priors import joint_limit_violation
 from hoFit.fit.temporal import fill_missing, gaussian_smooth
 from hoFit.geometry.cameras import project_points
+from hoFit.models.hand.keypoints import PALM_KEYPOINTS
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
 
 __all__ = ["HandInit", "solve_translation", "initialize_hand"]
@@ -128,7 +130,11 @@ def initialize_hand(
     rot = rotations[None].expand(N, H, 3, 3).reshape(N * H, 3, 3)
     rotated = rest[None] @ rot.transpose(1, 2)
     rep_target = target.repeat_interleave(H, 0)
-    rep_weights = weights.repeat_interleave(H, 0)
+    # The rigid search trusts the palm (its keypoints keep their layout whatever the fingers do) more than
+    # the fingers, which the rest pose cannot match: a curled hand would otherwise be placed too far away.
+    palm = torch.full((weights.shape[-1],), float(config.rigid_finger_weight), dtype=dtype, device=device)
+    palm[list(PALM_KEYPOINTS)] = 1.0
+    rep_weights = weights.repeat_interleave(H, 0) * palm
     transl0 = solve_translation(rotated, rep_target, rep_weights, K)
     # The layer rotates about its root joint J0 (x = R (x_rest - J0) + J0 + t), the solve above about the
     # origin (x = R x_rest + t'): hence t = t' + R J0 - J0.
@@ -156,33 +162,42 @@ def initialize_hand(
         per_hyp = _hypothesis_losses(
             layer, orient6d, pca_h, rep_betas, transl, K, rep_target, rep_weights, rep_scale, config.robust_sigma
         ).view(N, H)
-        best = per_hyp.argmin(dim=1) + torch.arange(N, device=device) * H
+        A = max(1, min(int(config.articulated_hypotheses), H))
+        best = per_hyp.topk(A, dim=1, largest=False).indices + torch.arange(N, device=device)[:, None] * H  # (N, A)
+        best = best.flatten()
     orient_best = orient6d.detach()[best].clone().requires_grad_(True)
     transl_best = transl.detach()[best].clone().requires_grad_(True)
     pca = pca_h.detach()[best].clone().requires_grad_(True)
 
-    # Articulation refinement of the chosen hypothesis.
+    # Articulation refinement of the best A hypotheses of every frame; the lowest final loss wins.
     optimizer = torch.optim.Adam(
         [{"params": [orient_best, pca], "lr": config.lr}, {"params": [transl_best], "lr": config.lr * 0.1}]
     )
-    frame_betas = betas.expand(N, -1)
+    frame_betas = betas.expand(N * A, -1)
+    frame_target, frame_weights = target.repeat_interleave(A, 0), weights.repeat_interleave(A, 0)
+    frame_scale = box_size.repeat_interleave(A, 0)
     limits = getattr(layer, "joint_limits", None)
-    for _ in range(config.iterations):
-        optimizer.zero_grad()
-        per_frame = _hypothesis_losses(
-            layer, orient_best, pca, frame_betas, transl_best, K, target, weights, box_size, config.robust_sigma
+
+    def articulated_losses():
+        per_item = _hypothesis_losses(
+            layer, orient_best, pca, frame_betas, transl_best, K, frame_target, frame_weights, frame_scale,
+            config.robust_sigma,
         )
-        loss = per_frame.sum() + 0.004 * pca_prior_loss(pca) * N
+        per_item = per_item + config.pca_prior * pca.pow(2).sum(-1)
         if limits is not None:
             angles = layer.anatomical_angles(layer.articulation_axis_angle(pca))
-            loss = loss + joint_limit_loss(angles, limits.to(dtype)) * N
-        loss.backward()
+            per_item = per_item + config.joint_limits * joint_limit_violation(angles, limits.to(dtype))
+        return per_item
+
+    for _ in range(config.iterations):
+        optimizer.zero_grad()
+        articulated_losses().sum().backward()
         optimizer.step()
 
     with torch.no_grad():
-        out = layer(
-            global_orient=orient_best, articulation=pca, betas=frame_betas, transl=transl_best
-        )
+        choice = articulated_losses().view(N, A).argmin(dim=1) + torch.arange(N, device=device) * A
+        orient_best, pca, transl_best = orient_best[choice], pca[choice], transl_best[choice]
+        out = layer(global_orient=orient_best, articulation=pca, betas=betas.expand(N, -1), transl=transl_best)
         projected = project_points(out.keypoints, K)
         error = ((projected - target).norm(dim=-1) * (weights > 0)).sum(-1) / (weights > 0).sum(-1).clamp(min=1)
 

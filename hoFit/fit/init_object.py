@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from hoFit.fit.config import ObjectInitConfig
-from hoFit.fit.targets import crop_images, square_rois
+from hoFit.fit.targets import crop_images, matched_mask_targets, square_rois
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
 
 __all__ = ["HandContact", "ObjectInit", "translation_from_box", "initialize_object"]
@@ -200,7 +200,7 @@ def _hand_relative_translation(
 def initialize_object(
     vertices: torch.Tensor,
     faces: torch.Tensor,
-    masks: torch.Tensor,
+    mask_distance: torch.Tensor,
     valid: torch.Tensor,
     boxes: torch.Tensor,
     present: torch.Tensor,
@@ -217,7 +217,8 @@ def initialize_object(
 
     Args:
         vertices: (V, 3) template vertices already scaled to metres. faces: (F, 3).
-        masks: (T, H, W) object masks in [0, 1] (full image).
+        mask_distance: (T, H, W) signed distance to the object masks' edges (full image, pixels, negative
+            inside; `hoFit.fit.targets.mask_signed_distance`).
         valid: (T, H, W) bool, pixels that count (not unknown, not covered by the hand).
         boxes: (T, 4) object boxes (pixels), interpolated where absent.
         present: (T,) bool, frames with an object cue; others do not vote for a track.
@@ -240,14 +241,14 @@ def initialize_object(
     from hoFit.render import SilhouetteSettings
 
     dtype = vertices.dtype
-    T = masks.shape[0]
+    T = mask_distance.shape[0]
     settings = SilhouetteSettings(sigma_px=silhouette_sigma)
     H = max(int(config.hypotheses), 1)
     rotations = random_rotations(H, generator=generator, dtype=dtype).to(vertices.device)
 
     def prepare(resolution):
         rois, K_roi = square_rois(boxes, K, roi_scale, resolution)
-        target = crop_images(masks.to(dtype), rois, resolution)
+        target = matched_mask_targets(mask_distance, rois, resolution, settings)
         ok = crop_images(valid.to(dtype), rois, resolution, mode="nearest") > 0.5
         return K_roi, target, ok
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from hoFit.fit import losses as L
-from hoFit.fit.targets import crop_images, square_rois, union_boxes
+from hoFit.fit.targets import crop_images, mask_signed_distance, matched_mask_targets, square_rois, union_boxes
 from hoFit.fit.temporal import fill_missing
 from hoFit.geometry.cameras import project_points
 from hoFit.geometry.rotations import rotation_6d_to_matrix
@@ -24,7 +24,8 @@ __all__ = ["HandData", "FitData", "FitParameters", "SceneState", "build_fit_data
 @dataclass
 class HandData:
     """One hand's cues as tensors. keypoints (T, 21, 2) px; confidence (T, 21); present (T,) bool;
-    boxes (T, 4) px (interpolated where absent); box_size (T,) px; mask / mask_valid (T, r, r) or None."""
+    boxes (T, 4) px (interpolated where absent); box_size (T,) px; mask / mask_valid (T, r, r) or None,
+    the mask in the regions matched to the renderer's soft silhouette (see `matched_mask_targets`)."""
 
     side: str
     keypoints: torch.Tensor
@@ -44,10 +45,12 @@ class FitData:
         K: (3, 3) full-image intrinsics. image_size: (H, W).
         hands: per-hand cues.
         object_present: (T,) bool. object_boxes: (T, 4) px, interpolated where absent.
-        object_masks / object_valid: (T, H, W) full-image object mask in [0, 1] and the pixels that count
-            (known and not covered by a hand), used by the initialization.
+        object_distance / object_valid: (T, H, W) full-image signed distance to the object mask's edge
+            (pixels, negative inside) and the pixels that count (known and not covered by a hand), used by
+            the initialization.
         rois: (T, 4) square regions around hand(s) and object. K_roi: (T, 3, 3) their intrinsics.
-        object_mask_roi / object_valid_roi: (T, r, r) the same in the regions.
+        object_mask_roi / object_valid_roi: (T, r, r) the target and valid pixels in the regions; the
+            target is matched to the renderer's soft silhouette (see `matched_mask_targets`).
     """
 
     K: torch.Tensor
@@ -55,7 +58,7 @@ class FitData:
     hands: list[HandData]
     object_present: torch.Tensor
     object_boxes: torch.Tensor
-    object_masks: torch.Tensor
+    object_distance: torch.Tensor
     object_valid: torch.Tensor
     rois: torch.Tensor
     K_roi: torch.Tensor
@@ -97,8 +100,11 @@ def _fill_boxes(boxes: np.ndarray, who: str, device, dtype) -> torch.Tensor:
     return fill_missing(torch.nan_to_num(tensor), known)
 
 
-def build_fit_data(clip, roi_resolution: int, roi_scale: float, device, dtype=torch.float32) -> FitData:
-    """Tensors of a `Clip`'s cues; see `FitData`."""
+def build_fit_data(
+    clip, roi_resolution: int, roi_scale: float, device, dtype=torch.float32, silhouette=None
+) -> FitData:
+    """Tensors of a `Clip`'s cues; see `FitData`. ``silhouette``: the renderer's `SilhouetteSettings`, which
+    the region targets are matched to (see `matched_mask_targets`); None uses its defaults."""
     from hoFit.errors import HoFitError
 
     height, width = clip.image_size
@@ -140,9 +146,9 @@ def build_fit_data(clip, roi_resolution: int, roi_scale: float, device, dtype=to
     all_boxes = [object_boxes] + [b for _, b in hand_tensors]
     rois, K_roi = square_rois(union_boxes(*all_boxes), K, roi_scale, roi_resolution)
 
-    masks_t = torch.as_tensor(object_masks, device=device, dtype=dtype)
     valid_t = torch.as_tensor(object_valid, device=device)
-    mask_roi = crop_images(masks_t, rois, roi_resolution)
+    distance_t = mask_signed_distance(object_masks).to(device=device, dtype=dtype)
+    mask_roi = matched_mask_targets(distance_t, rois, roi_resolution, silhouette)
     valid_roi = crop_images(valid_t.to(dtype), rois, roi_resolution, mode="nearest") > 0.5
 
     hands = []
@@ -154,7 +160,7 @@ def build_fit_data(clip, roi_resolution: int, roi_scale: float, device, dtype=to
         box_size = (hand_boxes[:, 2:] - hand_boxes[:, :2]).max(dim=-1).values.clamp(min=1.0)
         mask = mask_valid = None
         if cues.masks is not None:
-            mask = crop_images(torch.as_tensor(cues.masks.mask, dtype=dtype, device=device), rois, roi_resolution)
+            mask = matched_mask_targets(mask_signed_distance(cues.masks.mask), rois, roi_resolution, silhouette)
             known = torch.as_tensor(~cues.masks.unknown, device=device).to(dtype)
             mask_valid = crop_images(known, rois, roi_resolution, mode="nearest") > 0.5
         hands.append(HandData(cues.side, keypoints, confidence, present, hand_boxes, box_size, mask, mask_valid))
@@ -164,7 +170,7 @@ def build_fit_data(clip, roi_resolution: int, roi_scale: float, device, dtype=to
         hands=hands,
         object_present=torch.as_tensor(obj.present, device=device),
         object_boxes=object_boxes,
-        object_masks=masks_t,
+        object_distance=distance_t,
         object_valid=valid_t,
         rois=rois,
         K_roi=K_roi,

@@ -6,7 +6,7 @@ silhouette model and :mod:`hoFit.render.rasterize` for the sparse face-pixel eng
 
 from hoFit.render.settings import RenderSettings, SilhouetteSettings
 from hoFit.render.rasterize import Fragments, rasterize
-from hoFit.render.silhouette import SceneRender, render_scene, silhouette_falloff, soft_silhouette
+from hoFit.render.silhouette import SceneRender, render_scene, silhouette_falloff, silhouette_profile, soft_silhouette
 from hoFit.render.shading import render_shaded, vertex_normals
 from hoFit.render.orbit import orbit_vertices, render_orbit
 
@@ -19,6 +19,7 @@ __all__ = [
     "soft_silhouette",
     "render_scene",
     "silhouette_falloff",
+    "silhouette_profile",
     "render_shaded",
     "vertex_normals",
     "orbit_vertices",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["pca_prior_loss", "joint_limit_loss", "shape_prior_loss", "scale_prior_loss"]
+__all__ = ["pca_prior_loss", "joint_limit_loss", "joint_limit_violation", "shape_prior_loss", "scale_prior_loss"]
 
 
 def pca_prior_loss(pca_coefficients: torch.Tensor) -> torch.Tensor:
@@ -12,8 +12,8 @@ def pca_prior_loss(pca_coefficients: torch.Tensor) -> torch.Tensor:
     return pca_coefficients.pow(2).sum(dim=-1).mean()
 
 
-def joint_limit_loss(articulation: torch.Tensor, limits: torch.Tensor) -> torch.Tensor:
-    """Squared violation of per-joint angle limits.
+def joint_limit_violation(articulation: torch.Tensor, limits: torch.Tensor) -> torch.Tensor:
+    """Per-item squared violation of per-joint angle limits.
 
     Args:
         articulation: (B, 15, 3) per-joint axis-angle components, radians, in the limits' convention
@@ -21,13 +21,18 @@ def joint_limit_loss(articulation: torch.Tensor, limits: torch.Tensor) -> torch.
         limits: (15, 3, 2) lower and upper bounds, radians.
 
     Returns:
-        Scalar: sum over joints and axes of squared excess beyond the bounds, averaged over frames.
+        (B,): sum over joints and axes of squared excess beyond the bounds.
     """
     if articulation.shape[-2:] != limits.shape[:2] or limits.shape[-1] != 2:
         raise ValueError(f"articulation {tuple(articulation.shape)} does not match limits {tuple(limits.shape)}")
     low, high = limits[..., 0], limits[..., 1]
     excess = torch.relu(low - articulation) + torch.relu(articulation - high)
-    return excess.pow(2).sum(dim=(-1, -2)).mean()
+    return excess.pow(2).sum(dim=(-1, -2))
+
+
+def joint_limit_loss(articulation: torch.Tensor, limits: torch.Tensor) -> torch.Tensor:
+    """`joint_limit_violation` averaged over frames, (B, 15, 3) -> scalar."""
+    return joint_limit_violation(articulation, limits).mean()
 
 
 def shape_prior_loss(betas: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "NUM_KEYPOINTS",
     "KEYPOINT_NAMES",
+    "PALM_KEYPOINTS",
     "OPENPOSE_FROM_HOFIT",
     "HOFIT_FROM_OPENPOSE",
     "SKELETON_EDGES",
@@ -35,6 +36,8 @@ OPENPOSE_FROM_HOFIT: tuple[int, ...] = (0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6,
 HOFIT_FROM_OPENPOSE: tuple[int, ...] = tuple(OPENPOSE_FROM_HOFIT.index(i) for i in range(NUM_KEYPOINTS))
 
 FINGERTIP_KEYPOINTS: tuple[int, ...] = (16, 17, 18, 19, 20)
+# Wrist and the four finger knuckles: a nearly rigid layout whatever the articulation.
+PALM_KEYPOINTS: tuple[int, ...] = (0, 1, 4, 7, 10)
 
 # Bones as (parent, child) pairs in hoFit order, for drawing skeletons and bone-length priors.
 SKELETON_EDGES: tuple[tuple[int, int], ...] = (
