@@ -91,6 +91,12 @@ class HandInitConfig:
             while the rotation hypotheses are scored with the rest-pose hand.
         articulated_hypotheses: best rigid hypotheses per frame refined with articulation (the lowest final
             loss wins): a curled hand seen end-on fits its keypoints from more than one depth.
+        temporal_iterations: Adam steps refitting all frames together, from their mean articulation, with
+            the articulation smooth over time (a grasp changes slowly; seen from the clip's changing
+            viewpoints it fixes the articulation, hence the depth, better than any single frame); 0 keeps
+            the per-frame fits.
+        articulation_smoothness: weight of the squared change of the PCA coefficients between consecutive
+            frames in that refit.
         pca_prior, joint_limits: weights of the articulation priors against the mean normalised keypoint
             error (the stages weigh the same error 50x: 0.004 / 50 there is 8e-5 here).
     """
@@ -103,6 +109,8 @@ class HandInitConfig:
     robust_sigma: float = 0.2
     rigid_finger_weight: float = 0.1
     articulated_hypotheses: int = 4
+    temporal_iterations: int = 100
+    articulation_smoothness: float = 0.1
     pca_prior: float = 8e-5
     joint_limits: float = 0.02
 
@@ -162,9 +170,11 @@ def _default_stages() -> list[StageConfig]:
     # No coarse (centroid) attraction: the object search already uses the hand's contact regions, and pulling
     # the centroids together biases the object towards the hand, which is usually in front of it.
     stage2 = {**stage1, "collision": 0.01, "contact": 0.01}
+    # Small steps: the initialization is close, and Adam's first steps (about lr per parameter, whatever the
+    # gradient) otherwise knock a good start along the directions one view leaves flat (the hand's depth).
     return [
-        StageConfig(name="stage1", iterations=60, lr=5e-3, weights=stage1),
-        StageConfig(name="stage2", iterations=40, lr=2e-3, weights=stage2),
+        StageConfig(name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, weights=stage1),
+        StageConfig(name="stage2", iterations=40, lr=1e-3, rotation_lr_factor=3.0, weights=stage2),
     ]
 
 

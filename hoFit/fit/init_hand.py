@@ -197,9 +197,13 @@ def initialize_hand(
     with torch.no_grad():
         choice = articulated_losses().view(N, A).argmin(dim=1) + torch.arange(N, device=device) * A
         orient_best, pca, transl_best = orient_best[choice], pca[choice], transl_best[choice]
+    if config.temporal_iterations > 0 and N > 1:
+        orient_best, pca, transl_best = _temporal_articulation(
+            layer, orient_best, pca, transl_best, betas, K, target, weights, box_size, config
+        )
+    with torch.no_grad():
         out = layer(global_orient=orient_best, articulation=pca, betas=betas.expand(N, -1), transl=transl_best)
-        projected = project_points(out.keypoints, K)
-        error = ((projected - target).norm(dim=-1) * (weights > 0)).sum(-1) / (weights > 0).sum(-1).clamp(min=1)
+        error = _pixel_error(project_points(out.keypoints, K), target, weights)
 
     full_orient = torch.zeros(T, 6, dtype=dtype, device=device)
     full_pca = torch.zeros(T, num_pca_comps, dtype=dtype, device=device)
@@ -217,6 +221,48 @@ def initialize_hand(
         full_transl = gaussian_smooth(full_transl, config.smoothing_sigma)
     full_orient = matrix_to_rotation_6d(rotation_6d_to_matrix(full_orient))
     return HandInit(full_orient, full_pca, full_transl, betas[0].detach(), missing, full_error)
+
+
+def _temporal_articulation(layer, orient6d, pca, transl, betas, K, target, weights, box_size, config: HandInitConfig):
+    """Refit all frames together with the articulation smooth over time.
+
+    A single view leaves a curled hand's articulation and depth ambiguous (several poses reproject onto the
+    same keypoints at different depths); a grasp that changes slowly over the clip, seen from the clip's
+    changing viewpoints, is much better determined. Starts every frame from the mean of the per-frame
+    articulations and penalises the squared change of the PCA coefficients between consecutive fitted
+    frames (weight ``config.articulation_smoothness``).
+
+    Returns:
+        (orient6d (N, 6), pca (N, C), transl (N, 3)).
+    """
+    N = orient6d.shape[0]
+    orient6d = orient6d.detach().clone().requires_grad_(True)
+    transl = transl.detach().clone().requires_grad_(True)
+    articulation = pca.detach().mean(dim=0, keepdim=True).expand(N, -1).clone().requires_grad_(True)
+    optimizer = torch.optim.Adam(
+        [{"params": [orient6d, articulation], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}]
+    )
+    frame_betas = betas.expand(N, -1)
+    limits = getattr(layer, "joint_limits", None)
+    for _ in range(config.temporal_iterations):
+        optimizer.zero_grad()
+        per_frame = _hypothesis_losses(
+            layer, orient6d, articulation, frame_betas, transl, K, target, weights, box_size, config.robust_sigma
+        )
+        per_frame = per_frame + config.pca_prior * articulation.pow(2).sum(-1)
+        if limits is not None:
+            angles = layer.anatomical_angles(layer.articulation_axis_angle(articulation))
+            per_frame = per_frame + config.joint_limits * joint_limit_violation(angles, limits.to(articulation.dtype))
+        change = torch.diff(articulation, dim=0).pow(2).sum(-1).mean()
+        (per_frame.mean() + config.articulation_smoothness * change).backward()
+        optimizer.step()
+    return orient6d.detach(), articulation.detach(), transl.detach()
+
+
+def _pixel_error(projected: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(N,) mean distance in pixels between projected (N, J, 2) and target keypoints over known joints."""
+    known = (weights > 0).to(projected.dtype)
+    return ((projected - target).norm(dim=-1) * known).sum(-1) / known.sum(-1).clamp(min=1)
 
 
 def _keypoint_box_size(keypoints: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
