@@ -97,6 +97,8 @@ class HandInitConfig:
             the per-frame fits.
         articulation_smoothness: weight of the squared change of the PCA coefficients between consecutive
             frames in that refit.
+        temporal_min_frames: the refit needs this many frames with keypoints (a few frames barely change
+            the viewpoint; on 4-frame clips it was measured to hurt).
         pca_prior, joint_limits: weights of the articulation priors against the mean normalised keypoint
             error (the stages weigh the same error 50x: 0.004 / 50 there is 8e-5 here).
     """
@@ -111,6 +113,7 @@ class HandInitConfig:
     articulated_hypotheses: int = 4
     temporal_iterations: int = 100
     articulation_smoothness: float = 0.1
+    temporal_min_frames: int = 8
     pca_prior: float = 8e-5
     joint_limits: float = 0.02
 
@@ -169,12 +172,12 @@ def _default_stages() -> list[StageConfig]:
     }
     # No coarse (centroid) attraction: the object search already uses the hand's contact regions, and pulling
     # the centroids together biases the object towards the hand, which is usually in front of it.
-    stage2 = {**stage1, "collision": 0.01, "contact": 0.01}
+    stage2 = {**stage1, "collision": 0.05, "contact": 0.01}
     # Small steps: the initialization is close, and Adam's first steps (about lr per parameter, whatever the
     # gradient) otherwise knock a good start along the directions one view leaves flat (the hand's depth).
     return [
         StageConfig(name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, weights=stage1),
-        StageConfig(name="stage2", iterations=40, lr=1e-3, rotation_lr_factor=3.0, weights=stage2),
+        StageConfig(name="stage2", iterations=60, lr=1e-3, rotation_lr_factor=3.0, weights=stage2),
     ]
 
 

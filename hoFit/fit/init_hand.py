@@ -197,7 +197,7 @@ def initialize_hand(
     with torch.no_grad():
         choice = articulated_losses().view(N, A).argmin(dim=1) + torch.arange(N, device=device) * A
         orient_best, pca, transl_best = orient_best[choice], pca[choice], transl_best[choice]
-    if config.temporal_iterations > 0 and N > 1:
+    if config.temporal_iterations > 0 and N >= max(2, config.temporal_min_frames):
         orient_best, pca, transl_best = _temporal_articulation(
             layer, orient_best, pca, transl_best, betas, K, target, weights, box_size, config
         )
