@@ -3,9 +3,11 @@
 Per frame, many global-rotation hypotheses are tried at once: for each, the translation that best
 explains the 2D keypoints with the rest-pose hand of metric size is solved in closed form (linear least
 squares, which also fixes the depth from the hand's size), then every hypothesis is refined by Adam on
-the robust keypoint reprojection error; the best one per frame gets its articulation fitted under the
-PCA and joint-limit priors. Frames without a usable hand cue are interpolated, and the trajectory is
-smoothed over time.
+the robust keypoint reprojection error, trusting the palm's keypoints more than the fingers'. The best
+few per frame get their articulation fitted under the PCA and joint-limit priors and the lowest final loss
+wins. Clips long enough are then refitted as a whole with the articulation smooth over time, which
+settles the depth a single view leaves ambiguous. Frames without a usable hand cue are interpolated, and
+the trajectory is smoothed over time.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from hoFit.fit.losses.image import gmof
 from hoFit.fit.losses.priors import joint_limit_violation
 from hoFit.fit.temporal import fill_missing, gaussian_smooth
 from hoFit.geometry.cameras import project_points
-from hoFit.models.hand.keypoints import PALM_KEYPOINTS
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
+from hoFit.models.hand.keypoints import PALM_KEYPOINTS
 
 __all__ = ["HandInit", "solve_translation", "initialize_hand"]
 
@@ -176,18 +178,13 @@ def initialize_hand(
     frame_betas = betas.expand(N * A, -1)
     frame_target, frame_weights = target.repeat_interleave(A, 0), weights.repeat_interleave(A, 0)
     frame_scale = box_size.repeat_interleave(A, 0)
-    limits = getattr(layer, "joint_limits", None)
 
     def articulated_losses():
         per_item = _hypothesis_losses(
             layer, orient_best, pca, frame_betas, transl_best, K, frame_target, frame_weights, frame_scale,
             config.robust_sigma,
         )
-        per_item = per_item + config.pca_prior * pca.pow(2).sum(-1)
-        if limits is not None:
-            angles = layer.anatomical_angles(layer.articulation_axis_angle(pca))
-            per_item = per_item + config.joint_limits * joint_limit_violation(angles, limits.to(dtype))
-        return per_item
+        return per_item + _articulation_prior(layer, pca, config)
 
     for _ in range(config.iterations):
         optimizer.zero_grad()
@@ -243,20 +240,26 @@ def _temporal_articulation(layer, orient6d, pca, transl, betas, K, target, weigh
         [{"params": [orient6d, articulation], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}]
     )
     frame_betas = betas.expand(N, -1)
-    limits = getattr(layer, "joint_limits", None)
     for _ in range(config.temporal_iterations):
         optimizer.zero_grad()
         per_frame = _hypothesis_losses(
             layer, orient6d, articulation, frame_betas, transl, K, target, weights, box_size, config.robust_sigma
         )
-        per_frame = per_frame + config.pca_prior * articulation.pow(2).sum(-1)
-        if limits is not None:
-            angles = layer.anatomical_angles(layer.articulation_axis_angle(articulation))
-            per_frame = per_frame + config.joint_limits * joint_limit_violation(angles, limits.to(articulation.dtype))
+        per_frame = per_frame + _articulation_prior(layer, articulation, config)
         change = torch.diff(articulation, dim=0).pow(2).sum(-1).mean()
         (per_frame.mean() + config.articulation_smoothness * change).backward()
         optimizer.step()
     return orient6d.detach(), articulation.detach(), transl.detach()
+
+
+def _articulation_prior(layer, pca: torch.Tensor, config: HandInitConfig) -> torch.Tensor:
+    """(N,) weighted PCA magnitude and joint-limit violation of articulations (N, C)."""
+    prior = config.pca_prior * pca.pow(2).sum(-1)
+    limits = getattr(layer, "joint_limits", None)
+    if limits is not None:
+        angles = layer.anatomical_angles(layer.articulation_axis_angle(pca))
+        prior = prior + config.joint_limits * joint_limit_violation(angles, limits.to(pca.dtype))
+    return prior
 
 
 def _pixel_error(projected: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
