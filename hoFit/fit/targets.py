@@ -72,7 +72,7 @@ def mask_signed_distance(masks: np.ndarray | torch.Tensor) -> torch.Tensor:
     T, H, W = masks.shape
     out = np.empty((T, H, W), dtype=np.float32)
     far = float(H + W)
-    for t in range(T):  # OpenCV's exact Euclidean transform, one image at a time (about 1 ms at 640x480)
+    for t in range(T):  # OpenCV's exact Euclidean transform, one image at a time (about 10 ms at 640x480 here)
         inside = (masks[t] > 0.5).astype(np.uint8)
         if not inside.any() or inside.all():
             out[t] = far if not inside.any() else -far
