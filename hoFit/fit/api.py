@@ -121,20 +121,23 @@ def fit_clip(
             )
         timings["init_hand"] = time.perf_counter() - start
         start = time.perf_counter()
+        with torch.no_grad():  # the initial hands, posed once for the object search and the track choice
+            init_outputs = [
+                layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl)
+                for layer, h in zip(layers, hand_inits)
+            ]
         holding = wrist = None
         if fit_cfg.object_init.hand_relative:
             holding = rotation_6d_to_matrix(hand_inits[0].global_orient)
-            with torch.no_grad():
-                h = hand_inits[0]
-                wrist = layers[0](global_orient=h.global_orient, articulation=h.articulation, transl=h.transl).keypoints[:, 0]
+            wrist = init_outputs[0].keypoints[:, 0]
         obj_init = initialize_object(
             object_vertices * base_scale, object_faces, data.object_distance, data.object_valid, data.object_boxes,
             data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
             hand_rotations=holding, hand_positions=wrist,
-            hand=_hand_contact(hand_inits, layers, sdf, fit_cfg.object_init, base_scale),
+            hand=_hand_contact(init_outputs[0], layers[0], sdf, fit_cfg.object_init, base_scale),
         )
         rotation, translation = _choose_object_track(
-            obj_init, hand_inits, layers, sdf, fit_cfg.object_init, events, base_scale
+            obj_init, init_outputs, layers, sdf, fit_cfg.object_init, events, base_scale
         )
         timings["init_object"] = time.perf_counter() - start
         params = FitParameters(
@@ -174,16 +177,14 @@ def fit_clip(
     return result
 
 
-def _hand_contact(hand_inits, layers, sdf, config, scale: float = 1.0):
-    """The first hand's initial contact regions as evidence for the object search (None if weight is 0)."""
+def _hand_contact(out, layer, sdf, config, scale: float = 1.0):
+    """The first hand's initial contact regions (``out``: its posed `HandOutput`) as evidence for the object
+    search (None if the weight is 0)."""
     from hoFit.fit.init_object import HandContact
     from hoFit.fit.interaction_select import contact_regions
 
     if config.contact_weight <= 0:
         return None
-    layer, init = layers[0], hand_inits[0]
-    with torch.no_grad():
-        out = layer(global_orient=init.global_orient, articulation=init.articulation, transl=init.transl)
     ids, regions = contact_regions(layer)
     ids, regions = ids.to(out.vertices.device), regions.to(out.vertices.device)
     return HandContact(
@@ -193,18 +194,15 @@ def _hand_contact(hand_inits, layers, sdf, config, scale: float = 1.0):
 
 
 def _choose_object_track(
-    obj_init, hand_inits, layers, sdf, config, events, scale: float = 1.0
+    obj_init, outputs, layers, sdf, config, events, scale: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best."""
+    """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best.
+    ``outputs``: the initial hands' posed `HandOutput`s."""
     from hoFit.fit.interaction_select import contact_regions, interaction_score, select_track
 
     if config.interaction_iou_margin <= 0 or len(obj_init.candidate_scores) < 2:
         return obj_init.rotation, obj_init.translation
     with torch.no_grad():
-        outputs = [
-            layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl)
-            for layer, h in zip(layers, hand_inits)
-        ]
         grouped = [contact_regions(layer) for layer in layers]
         score = interaction_score(
             [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, outputs)],

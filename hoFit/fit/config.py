@@ -197,7 +197,6 @@ class FitConfig:
         contact_distance: contact attraction range, metres.
         smoothness_order: 1 penalises vertex velocity (HOMan), 2 acceleration (lets objects move steadily).
         sdf_resolution: voxels per side of the object's signed-distance grid.
-        num_pca_comps: articulation PCA components optimized.
         log_every: loss-history logging period, iterations.
     """
 
@@ -211,5 +210,4 @@ class FitConfig:
     contact_distance: float = 0.005
     smoothness_order: int = 2
     sdf_resolution: int = 48
-    num_pca_comps: int = 15
     log_every: int = 1

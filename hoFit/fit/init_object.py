@@ -95,21 +95,16 @@ class HandContact:
 
     def loss(self, rotation: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
         """(N, T) weighted contact loss of N tracks; rotation (N, T, 3, 3), translation (N, T, 3)."""
-        from hoFit.fit.losses import object_signed_distance
+        from hoFit.fit.interaction_select import grasp_gap_and_penetration
 
         N, T = rotation.shape[:2]
-        flat_r, flat_t = rotation.reshape(N * T, 3, 3), translation.reshape(N * T, 3)
         contact = self.contact[None].expand(N, *self.contact.shape).reshape(N * T, *self.contact.shape[1:])
         hand = self.hand[None].expand(N, *self.hand.shape).reshape(N * T, *self.hand.shape[1:])
-        distance = object_signed_distance(contact, self.sdf, flat_r, flat_t, self.scale).abs().clamp(max=0.05)
-        count = int(self.regions.max()) + 1
-        per_region = distance.new_full((N * T, count), 0.05).scatter_reduce(
-            1, self.regions[None].expand(N * T, -1), distance, "amin"
+        value = grasp_gap_and_penetration(
+            contact, hand, self.sdf, rotation.reshape(N * T, 3, 3), translation.reshape(N * T, 3), self.scale,
+            self.regions, self.touching_regions,
         )
-        gap = per_region.topk(min(self.touching_regions, count), dim=-1, largest=False).values.mean(dim=-1)
-        depth = torch.relu(-object_signed_distance(hand, self.sdf, flat_r, flat_t, self.scale))
-        penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
-        return self.weight * 100.0 * (gap + penetration).view(N, T)
+        return self.weight * 100.0 * value.view(N, T)
 
 
 def _fit_tracks(

@@ -17,9 +17,7 @@ import torch
 
 from hoFit.fit.losses import object_signed_distance
 
-__all__ = ["contact_regions", "interaction_score", "select_track"]
-
-
+__all__ = ["contact_regions", "grasp_gap_and_penetration", "interaction_score", "select_track"]
 
 
 def contact_regions(layer) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,26 +66,57 @@ def interaction_score(
     flat_t = translations.reshape(K * T, 3)
     score = rotations.new_zeros(K)
     for h, (contact, hand) in enumerate(zip(contact_points, hand_points)):
-        regions = None if contact_regions is None else contact_regions[h].to(contact.device)
+        regions = None if contact_regions is None else contact_regions[h]
         best = None
         for s in hand_scales:
             contact_k = (contact * s)[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
             hand_k = (hand * s)[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
-            distance = object_signed_distance(contact_k, sdf, flat_r, flat_t, object_scale).abs().clamp(max=0.05)
-            if regions is None:
-                gap = distance.median(dim=-1).values
-            else:
-                count = int(regions.max()) + 1
-                per_region = distance.new_full((K * T, count), 0.05)
-                per_region = per_region.scatter_reduce(1, regions[None].expand(K * T, -1), distance, "amin")
-                k = min(touching_regions, count)
-                gap = per_region.topk(k, dim=-1, largest=False).values.mean(dim=-1)
-            depth = torch.relu(-object_signed_distance(hand_k, sdf, flat_r, flat_t, object_scale))
-            penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
-            value = 100.0 * (gap + penetration).view(K, T).mean(dim=1)
+            value = grasp_gap_and_penetration(
+                contact_k, hand_k, sdf, flat_r, flat_t, object_scale, regions, touching_regions
+            )
+            value = 100.0 * value.view(K, T).mean(dim=1)
             best = value if best is None else torch.minimum(best, value)
         score = score + best
     return score
+
+
+def grasp_gap_and_penetration(
+    contact: torch.Tensor,
+    hand: torch.Tensor,
+    sdf,
+    rotation: torch.Tensor,
+    translation: torch.Tensor,
+    object_scale: float = 1.0,
+    regions: torch.Tensor | None = None,
+    touching_regions: int = 3,
+) -> torch.Tensor:
+    """How badly a hand holds a posed object, per item: gap plus penetration, metres.
+
+    Args:
+        contact: (B, C, 3) camera-frame contact-region vertices. hand: (B, V, 3) hand vertices tested
+            for penetration (a subset is enough).
+        sdf: template-frame signed distance (negative inside). rotation (B, 3, 3), translation (B, 3),
+            object_scale: the object's pose and metric scale.
+        regions: (C,) long region index of each contact vertex, or None.
+        touching_regions: how many of the closest regions the gap averages.
+
+    Returns:
+        (B,): the gap -- mean of the ``touching_regions`` smallest region-to-surface distances (a region's
+        distance is its closest vertex's |signed distance|, clipped at 5 cm), or without regions the
+        median contact-vertex distance -- plus the mean depth of the penetrating hand vertices.
+    """
+    distance = object_signed_distance(contact, sdf, rotation, translation, object_scale).abs().clamp(max=0.05)
+    if regions is None:
+        gap = distance.median(dim=-1).values
+    else:
+        B = distance.shape[0]
+        count = int(regions.max()) + 1
+        index = regions.to(distance.device)[None].expand(B, -1)
+        per_region = distance.new_full((B, count), 0.05).scatter_reduce(1, index, distance, "amin")
+        gap = per_region.topk(min(touching_regions, count), dim=-1, largest=False).values.mean(dim=-1)
+    depth = torch.relu(-object_signed_distance(hand, sdf, rotation, translation, object_scale))
+    penetration = depth.sum(dim=-1) / (depth > 0).sum(dim=-1).clamp(min=1)
+    return gap + penetration
 
 
 def select_track(ious: torch.Tensor, interaction: torch.Tensor, iou_margin: float) -> int:
