@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hoFit.errors import HoFitError
 
-__all__ = ["add_arguments", "run", "parse_levels"]
+__all__ = ["add_arguments", "run", "parse_levels", "parse_noise_overrides"]
 
 logger = logging.getLogger("hoFit.bench")
 
@@ -48,6 +48,23 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="config override applied to every preset, e.g. fit.stages.0.iterations=30 (repeatable)")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--noise-override", action="append", default=[], metavar="FIELD=VALUE",
+                        help="replace one severity of every noise level, e.g. focal_rel_error=0 to study a level "
+                             "without its intrinsics error (fields: see hoFit.data.noise.NoiseConfig; repeatable)")
+
+
+def parse_noise_overrides(items: list[str]) -> dict[str, float]:
+    """``["focal_rel_error=0"]`` -> ``{"focal_rel_error": 0.0}``."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise HoFitError(f"--noise-override: expected FIELD=NUMBER such as focal_rel_error=0, got {item!r}") from None
+    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,9 +114,13 @@ def run(args: argparse.Namespace) -> int:
         name = Path(preset).stem if preset.endswith((".yaml", ".yml")) else preset
         variants.append(Variant(name, load_config(preset, None, overrides)))
     clips = select_clips(ensure_set(set_name, data, ycb_dir=args.ycb_dir, progress=progress), args.clips)
-    records = run_benchmark(clips, variants, levels, out, seed=args.seed, progress=progress, overwrite=args.overwrite)
+    noise_overrides = parse_noise_overrides(args.noise_override)
+    records = run_benchmark(clips, variants, levels, out, seed=args.seed, progress=progress, overwrite=args.overwrite,
+                            noise_overrides=noise_overrides)
     meta = {"set": set_name, "presets": ", ".join(v.name for v in variants), "noise levels": levels,
             "clips": len(clips), "overrides": " ".join(overrides) or "none", "noise seed": args.seed}
+    if noise_overrides:
+        meta["noise overrides"] = " ".join(args.noise_override)
     summary = write_reports(records, out, title=f"hoFit benchmark: {set_name}", meta=meta)
     failed = sum(entry["failed"] for per_noise in summary.values() for entry in per_noise.values())
     print(f"{len(records)} fits ({failed} failed): {out / 'results.md'}")

@@ -26,6 +26,7 @@ the sides under the plain name (``joint_error``) so that every clip contributes 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import logging
@@ -46,6 +47,7 @@ __all__ = [
     "Variant",
     "BenchRecord",
     "run_benchmark",
+    "noise_config",
     "summarize_records",
     "write_reports",
     "ensure_set",
@@ -140,11 +142,30 @@ class BenchRecord:
         return cls(**data)
 
 
-def _fingerprint(config, noise: int, seed: int) -> str:
+def _fingerprint(config, noise: int, seed: int, noise_overrides: dict[str, float] | None = None) -> str:
     from hoFit.config.core import to_dict
 
-    text = json.dumps({"config": to_dict(config), "noise": noise, "seed": seed}, sort_keys=True, default=str)
+    data = {"config": to_dict(config), "noise": noise, "seed": seed}
+    if noise_overrides:  # absent when unused, so that records written before the option still match
+        data["noise_overrides"] = noise_overrides
+    text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def noise_config(level: int, overrides: dict[str, float] | None = None):
+    """The `NoiseConfig` of a level with some severities replaced, e.g. ``{"focal_rel_error": 0.0}`` to
+    study a level without its intrinsics error."""
+    from hoFit.data.noise import NoiseConfig, noise_level
+
+    config = noise_level(level)
+    known = [f.name for f in dataclasses.fields(NoiseConfig)]
+    unknown = sorted(set(overrides or {}) - set(known))
+    if unknown:
+        raise HoFitError(f"noise override '{unknown[0]}' is not a noise severity; known: {', '.join(known)}")
+    try:
+        return dataclasses.replace(config, **{k: float(v) for k, v in (overrides or {}).items()})
+    except ValueError as error:
+        raise HoFitError(f"noise override: {error}") from None
 
 
 def _merge_sides(metrics: dict[str, float], units: dict[str, str]) -> None:
@@ -168,9 +189,12 @@ def ensure_set(set_name: str, data_dir: str | Path, ycb_dir=None, progress: bool
     return generate_set(set_name, data_dir, ycb_dir=ycb_dir, progress=progress)
 
 
-def _fit_one(clip_dir: Path, variant: Variant, noise: int, seed: int, run_dir: Path, progress: bool) -> BenchRecord:
+def _fit_one(
+    clip_dir: Path, variant: Variant, noise: int, seed: int, run_dir: Path, progress: bool,
+    noise_overrides: dict[str, float] | None = None,
+) -> BenchRecord:
     from hoFit.data.clip import Clip
-    from hoFit.data.noise import apply_noise, noise_level
+    from hoFit.data.noise import apply_noise
     from hoFit.eval.evaluate import evaluate_result
     from hoFit.fit.api import fit_clip
 
@@ -182,10 +206,12 @@ def _fit_one(clip_dir: Path, variant: Variant, noise: int, seed: int, run_dir: P
         "frames": clip.num_frames,
         "image_size": list(clip.image_size),
     }
-    record = BenchRecord(variant.name, noise, clip.name, info=info, fingerprint=_fingerprint(variant.config, noise, seed))
+    fingerprint = _fingerprint(variant.config, noise, seed, noise_overrides)
+    record = BenchRecord(variant.name, noise, clip.name, info=info, fingerprint=fingerprint)
     # the same noisy cues for every variant: the seed depends on the clip and the level only
     clip_seed = int(hashlib.sha256(f"{clip.name}:{noise}:{seed}".encode()).hexdigest()[:8], 16)
-    noisy = apply_noise(clip, noise_level(noise), seed=clip_seed) if noise > 0 else clip
+    cue_noise = noise_config(noise, noise_overrides)
+    noisy = clip if cue_noise.is_clean() else apply_noise(clip, cue_noise, seed=clip_seed)
     start = time.perf_counter()
     try:
         result = fit_clip(noisy, variant.config, progress=False)
@@ -214,6 +240,7 @@ def run_benchmark(
     seed: int = 0,
     progress: bool = True,
     overwrite: bool = False,
+    noise_overrides: dict[str, float] | None = None,
 ) -> list[BenchRecord]:
     """Fit every (variant, noise level, clip), resuming from finished records; returns all records.
 
@@ -225,6 +252,8 @@ def run_benchmark(
         seed: base seed of the noise.
         progress: show a progress bar (tqdm).
         overwrite: refit triples that already have a matching record.
+        noise_overrides: severities replaced in every level's `NoiseConfig` (see `noise_config`); part of
+            each record's fingerprint, so a resumed run never reuses fits made with other cues.
     """
     from tqdm import tqdm
 
@@ -237,6 +266,8 @@ def run_benchmark(
     bad = [k for k in noise_levels if k not in NOISE_LEVELS]
     if bad:
         raise HoFitError(f"noise levels {bad} do not exist; available: {sorted(NOISE_LEVELS)}")
+    for level in noise_levels:
+        noise_config(level, noise_overrides)  # unknown or invalid severities fail before any fit
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise HoFitError(f"variant names must be unique, got {names}")
@@ -248,7 +279,7 @@ def run_benchmark(
         bar.set_postfix_str(f"{variant.name} noise {noise} {clip_dir.name}")
         run_dir = out / "runs" / variant.name / f"noise{noise}" / clip_dir.name
         record_path = run_dir / "record.json"
-        fingerprint = _fingerprint(variant.config, noise, seed)
+        fingerprint = _fingerprint(variant.config, noise, seed, noise_overrides)
         if record_path.is_file() and not overwrite:
             try:
                 done = BenchRecord.from_json(json.loads(record_path.read_text()))
@@ -258,7 +289,7 @@ def run_benchmark(
             if done is not None and done.status == "ok" and done.fingerprint == fingerprint:
                 records.append(done)
                 continue
-        record = _fit_one(clip_dir, variant, noise, seed, run_dir, progress)
+        record = _fit_one(clip_dir, variant, noise, seed, run_dir, progress, noise_overrides)
         write_json(record_path, record.to_json())
         records.append(record)
     return records

@@ -8,6 +8,7 @@ and the stages already done.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -148,6 +149,7 @@ def fit_clip(
             object_rot=matrix_to_rotation_6d(rotation).clone(),
             object_transl=translation.clone(),
             object_log_scale=torch.zeros(1, device=device, dtype=dtype),
+            hand_log_scale=[torch.zeros(1, device=device, dtype=dtype) for _ in hand_inits],
         )
         hand_missing = [h.missing for h in hand_inits]
         for i, h in enumerate(hand_inits):
@@ -160,6 +162,8 @@ def fit_clip(
     for index, stage in enumerate(fit_cfg.stages):
         if index < first_stage:
             continue
+        if "hand_scale" in stage.optimize:
+            _size_hands(params, layers, object_vertices, base_scale, sdf, fit_cfg.object_init, events, stage.name)
         history, seconds = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
             fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer,
@@ -204,7 +208,7 @@ def _choose_object_track(
         return obj_init.rotation, obj_init.translation
     with torch.no_grad():
         grouped = [contact_regions(layer) for layer in layers]
-        score = interaction_score(
+        score, _ = interaction_score(
             [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, outputs)],
             [out.vertices for out in outputs],
             sdf, obj_init.candidate_rotations, obj_init.candidate_translations,
@@ -223,13 +227,41 @@ def _choose_object_track(
     return obj_init.candidate_rotations[index], obj_init.candidate_translations[index]
 
 
+def _size_hands(params: FitParameters, layers, object_vertices, base_scale: float, sdf, config, events, where: str) -> None:
+    """Multiply each hand's size factor (in place) by the factor among ``config.hand_scales`` with which it
+    holds the object of ``params`` best (gap of its closest contact regions plus penetration, as in the
+    track choice). Run before a stage that optimizes the sizes: the object is then fitted to its mask, and
+    contact and collision, which reach a few millimetres, refine from the nearest grasp."""
+    from hoFit.fit.interaction_select import contact_regions, interaction_score
+
+    if len(config.hand_scales) < 2 or not params.hand_log_scale:
+        return
+    with torch.no_grad():
+        state = pose_scene(params, layers, object_vertices, base_scale)
+        grouped = [contact_regions(layer) for layer in layers]
+        _, factors = interaction_score(
+            [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, state.hand_outputs)],
+            [out.vertices for out in state.hand_outputs],
+            sdf, state.object_rotation[None], state.object_translation[None],
+            contact_regions=[regions for _, regions in grouped],
+            touching_regions=config.touching_regions,
+            hand_scales=tuple(config.hand_scales),
+            object_scale=float(state.object_scale),
+        )
+        for log_scale, factor in zip(params.hand_log_scale, factors[0].tolist()):
+            log_scale.add_(math.log(factor))
+    sizes = ", ".join(f"{float(s.exp()):.3f}" for s in params.hand_log_scale)
+    events.append(f"{where}: hand size factors {sizes} (the closest grasp of the object)")
+
+
 def _params_from_result(result: FitResult, layers, base_scale: float, device, dtype) -> FitParameters:
     """Parameters of a saved result; ``base_scale`` is the absolute scale that log-scale 0 stands for."""
     def tensor(x):
         return torch.as_tensor(np.asarray(x), device=device, dtype=dtype)
 
-    orient, pca, betas, transl = [], [], [], []
+    orient, pca, betas, transl, log_scale = [], [], [], [], []
     for hand, layer in zip(result.hands, layers):
+        log_scale.append(torch.log(tensor([hand.scale])))
         orient.append(matrix_to_rotation_6d(to_matrix(tensor(hand.global_orient))))
         pca.append(_pca_from_axis_angle(layer, tensor(hand.articulation)))
         betas.append(tensor(hand.betas)[None])
@@ -239,6 +271,7 @@ def _params_from_result(result: FitResult, layers, base_scale: float, device, dt
         object_rot=matrix_to_rotation_6d(tensor(result.object.rotation)),
         object_transl=tensor(result.object.translation),
         object_log_scale=torch.log(torch.tensor([result.object.scale / base_scale], device=device, dtype=dtype)),
+        hand_log_scale=log_scale,
     )
 
 
@@ -258,6 +291,7 @@ def _build_result(clip, config, params, layers, object_vertices, object_faces, b
                     keypoints=out.keypoints.cpu().numpy(),
                     faces=layer.faces.cpu().numpy(),
                     missing=hand_missing[i].cpu().numpy().astype(bool),
+                    scale=float(params.hand_log_scale[i].exp().item()) if params.hand_log_scale else 1.0,
                 )
             )
         obj = ObjectTrack(

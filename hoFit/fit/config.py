@@ -21,15 +21,18 @@ LOSS_TERMS: dict[str, str] = {
     "joint_limits": "squared violation of the hand model's per-joint angle limits",
     "shape_prior": "squared norm of the hand shape coefficients",
     "scale_prior": "squared log-ratio of the object's scale to the template's given scale",
-    "hand_smoothness": "squared velocity of hand vertices over time (cm^2)",
-    "object_smoothness": "squared velocity of object vertices over time (cm^2)",
+    "hand_scale_prior": "squared log of each hand's size factor (the hand scaled about the camera centre)",
+    "hand_smoothness": "squared velocity or acceleration (fit.smoothness_order) of hand vertices over time (cm^2)",
+    "object_smoothness": "squared velocity or acceleration (fit.smoothness_order) of object vertices over time (cm^2)",
     "coarse_interaction": "squared distance between hand and object centroids in frames where they touch (cm^2)",
     "collision": "squared penetration depth of hand in object and object in hand (and hand in hand) (cm^2)",
     "contact": "contact regions near the object surface pulled onto it, penetrating ones pushed out (cm^2)",
 }
 
 # Parameter groups that a stage may optimize.
-PARAMETER_GROUPS = ("hand_global", "hand_articulation", "hand_shape", "object_pose", "object_scale")
+# hand_scale: one size factor per hand and clip, applied about the camera centre, which keeps every keypoint's
+# projection: 2D cues fix a hand's size only together with its depth, the object it holds fixes both.
+PARAMETER_GROUPS = ("hand_global", "hand_articulation", "hand_shape", "object_pose", "object_scale", "hand_scale")
 
 
 def _check_weights(weights: dict[str, float], where: str) -> None:
@@ -143,6 +146,8 @@ class ObjectInitConfig:
             search (0: silhouette only, as in PHOSA/HOMan).
         hand_scales: factors tried for scaling the initial hand about the camera centre when scoring a track
             (its depth from keypoints is uncertain by the unknown hand size); (1.0,) disables the search.
+            Before a stage that optimizes ``hand_scale``, each hand's size factor is also multiplied by the
+            one of these that holds the fitted object best.
     """
 
     hypotheses: int = 48
@@ -168,16 +173,32 @@ def _default_stages() -> list[StageConfig]:
         "joint_limits": 1.0,
         "shape_prior": 0.01,
         "hand_smoothness": 0.005,
-        "object_smoothness": 0.005,
+        # Weak: smoothing a curved trajectory costs the silhouette least along the viewing ray, so a
+        # strong weight trades the object's depth for smoothness (0.005 put a box 2.3 cm too close).
+        "object_smoothness": 0.0005,
     }
     # No coarse (centroid) attraction: the object search already uses the hand's contact regions, and pulling
     # the centroids together biases the object towards the hand, which is usually in front of it.
-    stage2 = {**stage1, "collision": 0.05, "contact": 0.01}
+    # Stage 2 settles the hands against the object that stage 1 fitted to its silhouette (which fixes an
+    # object's pose better than keypoints fix a hand's depth) and sizes them (about the camera centre):
+    # only contact and collision say how big a hand is.
+    stage2 = {
+        name: stage1[name]
+        for name in ("hand_keypoints_2d", "pca_prior", "joint_limits", "shape_prior", "hand_smoothness")
+    }
+    stage2.update({"collision": 0.05, "contact": 0.01, "hand_scale_prior": 1.0})
+    hands = ["hand_global", "hand_articulation", "hand_shape"]
     # Small steps: the initialization is close, and Adam's first steps (about lr per parameter, whatever the
     # gradient) otherwise knock a good start along the directions one view leaves flat (the hand's depth).
     return [
-        StageConfig(name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, weights=stage1),
-        StageConfig(name="stage2", iterations=60, lr=1e-3, rotation_lr_factor=3.0, weights=stage2),
+        StageConfig(
+            name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, weights=stage1,
+            optimize=hands + ["object_pose"],
+        ),
+        StageConfig(
+            name="stage2", iterations=60, lr=1e-3, rotation_lr_factor=3.0, weights=stage2,
+            optimize=hands + ["hand_scale"],
+        ),
     ]
 
 

@@ -17,6 +17,7 @@ from hoFit.fit.targets import crop_images, mask_signed_distance, matched_mask_ta
 from hoFit.fit.temporal import fill_missing
 from hoFit.geometry.cameras import project_points
 from hoFit.geometry.rotations import rotation_6d_to_matrix
+from hoFit.models.hand.layer import HandOutput
 
 __all__ = ["HandData", "FitData", "FitParameters", "SceneState", "build_fit_data", "pose_scene", "compute_losses"]
 
@@ -183,8 +184,9 @@ def build_fit_data(
 @dataclass
 class FitParameters:
     """Optimized tensors. Per hand i: ``hand_orient[i]`` (T, 6) 6D, ``hand_pca[i]`` (T, C),
-    ``hand_betas[i]`` (1, S), ``hand_transl[i]`` (T, 3). Object: ``object_rot`` (T, 6) 6D,
-    ``object_transl`` (T, 3), ``object_log_scale`` (1,) relative to the clip's scale."""
+    ``hand_betas[i]`` (1, S), ``hand_transl[i]`` (T, 3), ``hand_log_scale[i]`` (1,) the log of its size
+    factor about the camera centre. Object: ``object_rot`` (T, 6) 6D, ``object_transl`` (T, 3),
+    ``object_log_scale`` (1,) relative to the clip's scale."""
 
     hand_orient: list[torch.Tensor]
     hand_pca: list[torch.Tensor]
@@ -193,6 +195,7 @@ class FitParameters:
     object_rot: torch.Tensor
     object_transl: torch.Tensor
     object_log_scale: torch.Tensor
+    hand_log_scale: list[torch.Tensor] = field(default_factory=list)
 
     def groups(self) -> dict[str, list[torch.Tensor]]:
         """Tensors per parameter group name (see `hoFit.fit.config.PARAMETER_GROUPS`)."""
@@ -202,6 +205,7 @@ class FitParameters:
             "hand_shape": self.hand_betas,
             "object_pose": [self.object_rot, self.object_transl],
             "object_scale": [self.object_log_scale],
+            "hand_scale": self.hand_log_scale,
         }
 
     def all(self) -> list[torch.Tensor]:
@@ -213,6 +217,7 @@ class FitParameters:
         return FitParameters(
             copy(self.hand_orient), copy(self.hand_pca), copy(self.hand_betas), copy(self.hand_transl),
             self.object_rot.detach().clone(), self.object_transl.detach().clone(), self.object_log_scale.detach().clone(),
+            copy(self.hand_log_scale),
         )
 
     def load_(self, other: "FitParameters") -> None:
@@ -234,15 +239,24 @@ class SceneState:
     object_scale: torch.Tensor | None = None
 
 
+def scale_hand_output(out: HandOutput, factor: torch.Tensor) -> HandOutput:
+    """A posed hand scaled about the camera centre by ``factor`` (a scalar tensor, differentiable): every
+    point's projection is unchanged, its depth and the hand's size are multiplied by ``factor``."""
+    top, bottom = out.joint_transforms[..., :3, :], out.joint_transforms[..., 3:, :]
+    transforms = torch.cat([top * factor, bottom], dim=-2)  # s (R x + t): no longer rigid
+    return HandOutput(out.vertices * factor, out.keypoints * factor, out.joints * factor, transforms, out.articulation)
+
+
 def pose_scene(params: FitParameters, layers, object_vertices: torch.Tensor, base_scale: float) -> SceneState:
     """Pose every hand and the object for all frames."""
     T = params.object_rot.shape[0]
-    hand_outputs = [
-        layer(global_orient=orient, articulation=pca, betas=betas.expand(T, -1), transl=transl)
-        for layer, orient, pca, betas, transl in zip(
-            layers, params.hand_orient, params.hand_pca, params.hand_betas, params.hand_transl
-        )
-    ]
+    log_scales = params.hand_log_scale or [None] * len(layers)
+    hand_outputs = []
+    for layer, orient, pca, betas, transl, log_scale in zip(
+        layers, params.hand_orient, params.hand_pca, params.hand_betas, params.hand_transl, log_scales
+    ):
+        out = layer(global_orient=orient, articulation=pca, betas=betas.expand(T, -1), transl=transl)
+        hand_outputs.append(out if log_scale is None else scale_hand_output(out, log_scale.exp()))
     rotation = rotation_6d_to_matrix(params.object_rot)
     scale = base_scale * params.object_log_scale.exp()
     posed = (object_vertices[None] * scale) @ rotation.transpose(1, 2) + params.object_transl[:, None]
@@ -313,6 +327,8 @@ def compute_losses(
         terms["shape_prior"] = torch.stack([L.shape_prior_loss(b) for b in params.hand_betas]).sum()
     if on("scale_prior"):
         terms["scale_prior"] = L.scale_prior_loss(state.object_scale, base_scale)
+    if on("hand_scale_prior") and params.hand_log_scale:
+        terms["hand_scale_prior"] = torch.stack([L.scale_prior_loss(s.exp()) for s in params.hand_log_scale]).sum()
     if on("hand_smoothness"):
         terms["hand_smoothness"] = torch.stack([L.smoothness_loss(out.vertices, smoothness_order) for out in state.hand_outputs]).sum()
     if on("object_smoothness"):

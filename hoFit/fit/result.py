@@ -36,11 +36,13 @@ class HandTrack:
         global_orient: (T, 3) axis-angle of the wrist, radians.
         articulation: (T, 45) full axis-angle articulation of the 15 finger joints, radians (PCA mean added).
         betas: (S,) shape coefficients, one per clip.
-        transl: (T, 3) model translation, metres.
-        vertices: (T, V, 3) posed vertices, metres.
+        transl: (T, 3) model translation, metres (before ``scale``).
+        vertices: (T, V, 3) posed vertices, metres: ``scale`` times the model posed by the parameters above.
         keypoints: (T, 21, 3) keypoints in hoFit order, metres.
         faces: (F, 3) int64 triangle indices of the hand mesh.
         missing: (T,) bool, frames without a 2D hand cue (their pose is interpolated).
+        scale: the hand's size factor over the clip, applied about the camera centre (keeps the keypoints'
+            projections): the hand's size and depth are only known together from 2D cues.
     """
 
     side: str
@@ -52,6 +54,7 @@ class HandTrack:
     keypoints: np.ndarray
     faces: np.ndarray
     missing: np.ndarray
+    scale: float = 1.0
 
 
 @dataclass
@@ -127,6 +130,7 @@ class FitResult:
             "hands": [
                 {
                     "side": hand.side,
+                    "scale": float(hand.scale),
                     "betas": np.round(hand.betas, 6).tolist(),
                     "global_orient": np.round(hand.global_orient, 6).tolist(),
                     "articulation": np.round(hand.articulation, 6).tolist(),
@@ -192,7 +196,7 @@ class FitResult:
         hands = []
         for i, hand_meta in enumerate(meta["hands"]):
             values = {name: arrays[f"hand{i}_{name}"] for name in _HAND_ARRAYS}
-            hands.append(HandTrack(side=hand_meta["side"], **values))
+            hands.append(HandTrack(side=hand_meta["side"], scale=float(hand_meta.get("scale", 1.0)), **values))
         obj_values = {name: arrays[f"object_{name}"] for name in _OBJECT_ARRAYS}
         obj = ObjectTrack(scale=meta["object"]["scale"], template=meta["object"]["template"], **obj_values)
         losses_path = directory / "losses.json"

@@ -10,34 +10,37 @@ import pytest
 
 from hoFit.cli.main import main
 
-# Bounds of the demo's headline metrics (clip seed 3, 6 frames at 240x320, default preset). They hold with a
-# margin over the values measured on this seed; a regression of the fitter breaks them.
+# Bounds of the demo's headline metrics (the demo as a newcomer runs it: clip seed 3, 10 frames at 240x320,
+# default preset; measured ADD-S 0.41 cm, joint error 1.07 cm, aligned 0.32 cm, penetration 2.0 mm). They
+# hold with a margin; a regression of the fitter breaks them. (Cut to 6 frames, the clip's mug is fitted
+# 2.6 cm off in ADD-S, and stage 2 settles the hand against that wrong mug: joint error 4 cm.)
+FRAMES = 10
 BOUNDS = {
-    "object_add_s": ("<", 3.0),  # cm
-    "joint_error": ("<", 3.0),  # cm
-    "joint_error_pa": ("<", 1.5),  # cm
-    "max_penetration_depth": ("<", 15.0),  # mm
+    "object_add_s": ("<", 1.0),  # cm
+    "joint_error": ("<", 2.0),  # cm
+    "joint_error_pa": ("<", 0.8),  # cm
+    "max_penetration_depth": ("<", 6.0),  # mm
 }
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--out", str(out), "--frames", "6", "--device", "cpu", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--frames", str(FRAMES), "--device", "cpu", "--quiet"]) == 0
     return out / "result"
 
 
 def test_demo_writes_a_complete_result(demo_dir):
     for name in ("config.yaml", "params.npz", "params.json", "losses.json", "losses.png", "metrics.json", "report.html"):
         assert (demo_dir / name).is_file(), name
-    assert len(list((demo_dir / "meshes").glob("scene_*.ply"))) == 6
+    assert len(list((demo_dir / "meshes").glob("scene_*.ply"))) == FRAMES
 
 
 def test_demo_videos_decode_with_one_frame_per_clip_frame(demo_dir):
     iio = pytest.importorskip("imageio.v3")
     for name in ("summary", "overlay", "rotated"):
         frames = iio.imread(demo_dir / "videos" / f"{name}.mp4")
-        assert frames.shape[0] == 6, name
+        assert frames.shape[0] == FRAMES, name
         assert frames.shape[-1] == 3
     progress = iio.imread(demo_dir / "videos" / "progress.mp4")
     assert progress.shape[0] >= 2  # iteration 0 of each stage at least

@@ -15,8 +15,8 @@ from hoFit.data.synth.motion import MotionSettings
 from hoFit.eval.evaluate import evaluate_result
 from hoFit.fit.api import fit_clip
 
-# A well-conditioned clip: a box-shaped object (a mobile phone: its silhouette fixes the pose up to the box's
-# own symmetries), close to the camera, the hand beside it rather than in front of it.
+# A small clip: a box-shaped object (a mobile phone: its silhouette fixes the pose up to the box's own
+# symmetries, if weakly when it faces the camera), close to the camera, the hand beside it.
 CLEAN = dict(
     object="procedural:mobile_phone", num_frames=5, image_size=(180, 240), seed=3, pixel_noise=0.0,
     motion=MotionSettings(distance_range=(0.4, 0.45), hand_view_angle=(95.0, 110.0), rotation_amplitude=0.3),
@@ -24,15 +24,16 @@ CLEAN = dict(
 # The procedural mobile phone is symmetric under half turns about its three axes.
 BOX_SYMMETRIES = np.stack([np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])])
 
-# What the default preset (with the reduced iterations below) reaches on this clip, with a margin: about
-# 4-12 degrees (mean 8), 1.4 cm, ADD-S 1.2 cm, keypoints 1.5 cm. Issue 5 asks for 5 degrees / 1 cm / 1.5 cm:
-# the keypoints are at its edge, the object is not yet (the rotation about the phone's long axis barely
-# changes its silhouette, and the hand-relative object tracks inherit the hand's per-frame rotation errors);
-# a broken fit (a random object pose, the hand's depth off by its size prior) fails these bounds by far.
-ROTATION_BOUND_DEG = 12.0
-TRANSLATION_BOUND_CM = 2.0
-ADD_S_BOUND_CM = 1.6
-KEYPOINT_BOUND_CM = 1.8
+# What the default preset (with the reduced iterations below) reaches on this clip, with a margin: rotation
+# 1.7-11 degrees (mean 5.3), translation 1.4 cm, ADD-S 1.1 cm, keypoints 1.1 cm. Issue 5 asks for
+# 5 degrees / 1 cm / 1.5 cm: the keypoints meet it, the object does not yet (in its first frames the phone
+# sits 1-2.5 cm too close and tilted: a thin box facing the camera looks nearly the same tilted a little
+# and nearer, and its far end is under the fingers); a broken fit (a random object pose, the hand's depth
+# off by its size prior) fails these bounds by far.
+ROTATION_BOUND_DEG = 8.0
+TRANSLATION_BOUND_CM = 1.8
+ADD_S_BOUND_CM = 1.5
+KEYPOINT_BOUND_CM = 1.5
 
 # Reduced iterations (the default preset's structure, fewer steps).
 FAST = [
@@ -114,6 +115,7 @@ def test_resuming_stage_two_from_a_saved_stage_one_matches_the_full_fit(clean_cl
     # Only the float32 round trip through the saved parameters separates the two runs.
     np.testing.assert_allclose(resumed.hands[0].keypoints, clean_fit.hands[0].keypoints, atol=1e-3)
     np.testing.assert_allclose(resumed.object.translation, clean_fit.object.translation, atol=1e-3)
+    assert resumed.hands[0].scale == pytest.approx(clean_fit.hands[0].scale, abs=1e-4)  # the hand's size factor too
     # ... and stage 2 did change the stage-1 result.
     assert np.abs(stage1.hands[0].keypoints - resumed.hands[0].keypoints).max() > 1e-5
 
@@ -126,7 +128,7 @@ def test_two_hand_clip_fits():
     ).clip
     result = fit_clip(clip, load_config("default", overrides=FAST), progress=False)
     assert [h.side for h in result.hands] == [h.side for h in clip.hands] and len(result.hands) == 2
-    # Reached: about 1.25 and 1.1 cm for the hands, ADD-S 1.1 cm.
+    # Reached: about 1.7 and 1.4 cm for the hands (their depth, from 4 frames), ADD-S 1.1 cm.
     for i in range(2):
         assert _keypoint_error_cm(result, clip, i).mean() < 2.0
     metrics = evaluate_result(result, clip, plausibility=False)

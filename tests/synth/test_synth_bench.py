@@ -20,6 +20,7 @@ from hoFit.eval.bench import (
     BenchRecord,
     Variant,
     ablation_variants,
+    noise_config,
     run_benchmark,
     write_reports,
 )
@@ -62,8 +63,11 @@ def test_bench_ablation_switches_reach_every_stage():
     assert any("collision" in s.weights for s in base.fit.stages)
     assert all("collision" not in s.weights for s in variants["no_collision"].fit.stages)
     assert all("contact" not in s.weights and "coarse_interaction" not in s.weights for s in variants["bare"].fit.stages)
-    for stage in variants["smoothness_0.5"].fit.stages:
-        assert stage.weights["hand_smoothness"] == stage.weights["object_smoothness"] == 0.5
+    # a weight replaces the term's weight in the stages that use it (stage 2 leaves the object alone)
+    for stage, preset in zip(variants["smoothness_0.5"].fit.stages, base.fit.stages):
+        for term in ("hand_smoothness", "object_smoothness"):
+            assert stage.weights.get(term) == (0.5 if term in preset.weights else None)
+    assert "object_smoothness" in variants["smoothness_0.5"].fit.stages[0].weights
     assert all("hand_smoothness" not in s.weights for s in variants["smoothness_0.0"].fit.stages)
     with pytest.raises(HoFitError, match="unknown switch"):
         ablation_variants({"variants": {"x": {"colision": "off"}}}, base)
@@ -114,6 +118,33 @@ def test_bench_ground_truth_fitter_scores_zero_and_resumes(clip_dir, tmp_path, m
     assert [r.to_json() for r in again] == [r.to_json() for r in records]
     redone = run_benchmark([clip_dir], variants[:1], [0], tmp_path, progress=False, overwrite=True)
     assert redone[0].status == "failed" and "diverged" in redone[0].error
+
+
+def test_bench_noise_overrides_replace_a_severity_and_are_part_of_the_fingerprint(clip_dir, tmp_path, monkeypatch):
+    import hoFit.fit.api as api
+
+    seen = []
+
+    def recording_fit(clip, config=None, progress=True, **kwargs):
+        seen.append(clip.intrinsics.fx)
+        return _ground_truth_fit(clip, config, progress, **kwargs)
+
+    _ground_truth_fit.directory = clip_dir
+    monkeypatch.setattr(api, "fit_clip", recording_fit)
+    true_fx = SyntheticClip.load(clip_dir).clip.intrinsics.fx
+    variants = [Variant("default", load_config("default"))]
+    run_benchmark([clip_dir], variants, [2], tmp_path, progress=False)
+    assert abs(seen[-1] / true_fx - 1) == pytest.approx(noise_config(2).focal_rel_error, rel=1e-5)
+    # level 2 without its focal error: the fit gets the true focal length, and the level-2 record above is not
+    # reused for it (nor is the new one for plain level 2 afterwards)
+    run_benchmark([clip_dir], variants, [2], tmp_path, progress=False, noise_overrides={"focal_rel_error": 0.0})
+    assert seen[-1] == pytest.approx(true_fx)
+    run_benchmark([clip_dir], variants, [2], tmp_path, progress=False)
+    assert len(seen) == 3 and seen[-1] == pytest.approx(seen[0])
+    with pytest.raises(HoFitError, match="'focal_error' is not a noise severity"):
+        run_benchmark([clip_dir], variants, [2], tmp_path, progress=False, noise_overrides={"focal_error": 0.0})
+    with pytest.raises(HoFitError, match="focal_rel_error"):
+        noise_config(1, {"focal_rel_error": 1.5})
 
 
 def test_bench_cli_real_fit_on_a_tiny_clip(clip_dir, tmp_path):

@@ -1,0 +1,61 @@
+"""The fitting problem's scene: a hand's size factor about the camera centre."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hoFit.fit.problem import FitParameters, pose_scene, scale_hand_output
+from hoFit.geometry.cameras import project_points
+from hoFit.geometry.rotations import matrix_to_rotation_6d
+from hoFit.models.hand import HandConfig, hand_layer_from_config
+
+K = torch.tensor([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+
+
+@pytest.fixture(scope="module")
+def posed_hand():
+    layer = hand_layer_from_config(HandConfig(num_pca_comps=6)).to(dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    pca = torch.randn(2, 6, generator=generator, dtype=torch.float64)
+    orient = matrix_to_rotation_6d(torch.eye(3, dtype=torch.float64).expand(2, 3, 3))
+    transl = torch.tensor([[0.02, -0.01, 0.45], [0.0, 0.03, 0.6]], dtype=torch.float64)
+    return layer, orient, pca, transl
+
+
+def test_scaling_a_hand_about_the_camera_keeps_its_projection_and_scales_its_depth(posed_hand):
+    layer, orient, pca, transl = posed_hand
+    out = layer(global_orient=orient, articulation=pca, transl=transl)
+    factor = torch.tensor(1.07, dtype=torch.float64, requires_grad=True)
+    scaled = scale_hand_output(out, factor)
+    torch.testing.assert_close(project_points(scaled.keypoints, K), project_points(out.keypoints, K))
+    torch.testing.assert_close(scaled.vertices[..., 2], 1.07 * out.vertices[..., 2])
+    # the joint transforms map rest points to the scaled posed points: s (R x + t)
+    torch.testing.assert_close(scaled.joint_transforms[..., :3, :], 1.07 * out.joint_transforms[..., :3, :])
+    torch.testing.assert_close(scaled.joint_transforms[..., 3, :], out.joint_transforms[..., 3, :])
+    assert torch.equal(scaled.articulation, out.articulation)
+    # the size is differentiable: d(sum of depths)/d(factor) is the unscaled sum
+    scaled.vertices[..., 2].sum().backward()
+    assert float(factor.grad) == pytest.approx(float(out.vertices[..., 2].sum()), rel=1e-9)
+
+
+def test_pose_scene_applies_each_hands_log_scale(posed_hand):
+    layer, orient, pca, transl = posed_hand
+    T = orient.shape[0]
+    params = FitParameters(
+        hand_orient=[orient], hand_pca=[pca], hand_betas=[torch.zeros(1, 10, dtype=torch.float64)],
+        hand_transl=[transl], object_rot=orient.clone(), object_transl=transl.clone(),
+        object_log_scale=torch.zeros(1, dtype=torch.float64),
+        hand_log_scale=[torch.tensor([math.log(0.9)], dtype=torch.float64)],
+    )
+    object_vertices = torch.zeros(4, 3, dtype=torch.float64)
+    state = pose_scene(params, [layer], object_vertices, base_scale=1.0)
+    plain = layer(global_orient=orient, articulation=pca, betas=torch.zeros(T, 10, dtype=torch.float64), transl=transl)
+    torch.testing.assert_close(state.hand_outputs[0].vertices, 0.9 * plain.vertices)
+    # without size factors (e.g. a problem built by older code) the hands are as posed
+    params.hand_log_scale = []
+    torch.testing.assert_close(pose_scene(params, [layer], object_vertices, 1.0).hand_outputs[0].vertices, plain.vertices)
+    # the parameter group exists for the stages to optimize
+    assert params.groups()["hand_scale"] == []
