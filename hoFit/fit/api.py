@@ -227,31 +227,38 @@ def _choose_object_track(
     return obj_init.candidate_rotations[index], obj_init.candidate_translations[index]
 
 
+# A hand whose best size still leaves its grasp this far from the object (gap plus penetration, cm) is not
+# holding it (e.g. the free hand of two): it keeps its size.
+SIZING_REACH_CM = 1.0
+
+
 def _size_hands(params: FitParameters, layers, object_vertices, base_scale: float, sdf, config, events, where: str) -> None:
     """Multiply each hand's size factor (in place) by the factor among ``config.hand_scales`` with which it
     holds the object of ``params`` best (gap of its closest contact regions plus penetration, as in the
-    track choice). Run before a stage that optimizes the sizes: the object is then fitted to its mask, and
-    contact and collision, which reach a few millimetres, refine from the nearest grasp."""
+    track choice), unless even that grasp is more than `SIZING_REACH_CM` away. Run before a stage that
+    optimizes the sizes: the object is then fitted to its mask, and contact and collision, which reach a few
+    millimetres, refine from the nearest grasp."""
     from hoFit.fit.interaction_select import contact_regions, interaction_score
 
     if len(config.hand_scales) < 2 or not params.hand_log_scale:
         return
     with torch.no_grad():
         state = pose_scene(params, layers, object_vertices, base_scale)
-        grouped = [contact_regions(layer) for layer in layers]
-        _, factors = interaction_score(
-            [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, state.hand_outputs)],
-            [out.vertices for out in state.hand_outputs],
-            sdf, state.object_rotation[None], state.object_translation[None],
-            contact_regions=[regions for _, regions in grouped],
-            touching_regions=config.touching_regions,
-            hand_scales=tuple(config.hand_scales),
-            object_scale=float(state.object_scale),
-        )
-        for log_scale, factor in zip(params.hand_log_scale, factors[0].tolist()):
-            log_scale.add_(math.log(factor))
-    sizes = ", ".join(f"{float(s.exp()):.3f}" for s in params.hand_log_scale)
-    events.append(f"{where}: hand size factors {sizes} (the closest grasp of the object)")
+        notes = []
+        for layer, out, log_scale in zip(layers, state.hand_outputs, params.hand_log_scale):
+            ids, regions = contact_regions(layer)
+            score, factors = interaction_score(
+                [out.vertices[:, ids.to(out.vertices.device)]], [out.vertices],
+                sdf, state.object_rotation[None], state.object_translation[None],
+                contact_regions=[regions], touching_regions=config.touching_regions,
+                hand_scales=tuple(config.hand_scales), object_scale=float(state.object_scale),
+            )
+            if float(score[0]) <= SIZING_REACH_CM:
+                log_scale.add_(math.log(float(factors[0, 0])))
+                notes.append(f"{float(log_scale.exp()):.3f} (grasp {float(score[0]):.2f} cm)")
+            else:
+                notes.append(f"{float(log_scale.exp()):.3f} kept (grasp {float(score[0]):.2f} cm: not holding)")
+    events.append(f"{where}: hand size factors " + ", ".join(notes))
 
 
 def _params_from_result(result: FitResult, layers, base_scale: float, device, dtype) -> FitParameters:

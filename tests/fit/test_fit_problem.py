@@ -59,3 +59,32 @@ def test_pose_scene_applies_each_hands_log_scale(posed_hand):
     torch.testing.assert_close(pose_scene(params, [layer], object_vertices, 1.0).hand_outputs[0].vertices, plain.vertices)
     # the parameter group exists for the stages to optimize
     assert params.groups()["hand_scale"] == []
+
+
+def test_hands_are_sized_to_hold_the_object_and_a_free_hand_keeps_its_size(posed_hand):
+    from hoFit.fit.api import _size_hands
+    from hoFit.fit.config import ObjectInitConfig
+    from hoFit.geometry.rotations import axis_angle_to_matrix
+
+    layer = posed_hand[0]
+    # palm away from the camera (a quarter turn about x): the palmar contact regions hold the deepest point
+    orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
+    pca, transl = torch.zeros(1, 6, dtype=torch.float64), torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)
+    deepest = float(layer(global_orient=orient, articulation=pca, transl=transl).vertices[..., 2].max())
+    for plane_factor, holding in ((0.96, True), (1.04, True), (1.3, False)):
+        # the object fills the half-space behind the plane z = plane_factor x the hand's deepest point
+        sdf = lambda p, z0=plane_factor * deepest: z0 - p[..., 2]  # noqa: E731 (negative inside)
+        params = FitParameters(
+            hand_orient=[orient], hand_pca=[pca], hand_betas=[torch.zeros(1, 10, dtype=torch.float64)],
+            hand_transl=[transl], object_rot=matrix_to_rotation_6d(torch.eye(3, dtype=torch.float64)[None]),
+            object_transl=torch.zeros(1, 3, dtype=torch.float64), object_log_scale=torch.zeros(1, dtype=torch.float64),
+            hand_log_scale=[torch.zeros(1, dtype=torch.float64)],
+        )
+        events = []
+        _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, ObjectInitConfig(), events, "s")
+        factor = float(params.hand_log_scale[0].exp())
+        if holding:  # scaled by plane_factor (a grid value), the palm lies on the plane without entering it
+            assert factor == pytest.approx(plane_factor, abs=1e-9), events
+            assert "kept" not in events[0]
+        else:  # 30 % away, beyond the grid's reach: this hand does not hold the object
+            assert factor == 1.0 and "not holding" in events[0], events
