@@ -7,6 +7,7 @@ and the stages already done.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -19,6 +20,7 @@ import torch
 from hoFit.config.core import to_dict
 from hoFit.config.schema import Config
 from hoFit.errors import HoFitError
+from hoFit.fit.handedness import merge_mislabeled_hands
 from hoFit.fit.init_hand import initialize_hand
 from hoFit.fit.init_object import initialize_object
 from hoFit.fit.optimize import run_stage
@@ -83,6 +85,10 @@ def fit_clip(
     events: list[str] = []
     if not clip.hands:
         raise HoFitError(f"clip '{clip.name}' has no hand cues; hoFit needs at least one hand's 2D keypoints")
+    hands, merged = merge_mislabeled_hands(list(clip.hands), fit_cfg.mislabeled_hand_fraction)
+    if merged:
+        events.append(merged)
+        clip = dataclasses.replace(clip, hands=hands, ground_truth=None)  # the fit never reads it
     if len(clip.hands) > 2:
         raise HoFitError(f"clip '{clip.name}' has {len(clip.hands)} hands; hoFit fits one or two")
 

@@ -219,6 +219,9 @@ class FitConfig:
         smoothness_order: 1 penalises vertex velocity (HOMan), 2 acceleration (lets objects move steadily).
         sdf_resolution: voxels per side of the object's signed-distance grid.
         log_every: loss-history logging period, iterations.
+        mislabeled_hand_fraction: a second hand track present in at most this fraction of the frames and
+            never together with the first is the first hand with its left/right label flipped there, and is
+            merged into it (see `hoFit.fit.handedness`); 0 fits every track as its own hand.
     """
 
     stages: list[StageConfig] = field(default_factory=_default_stages)
@@ -232,3 +235,4 @@ class FitConfig:
     smoothness_order: int = 2
     sdf_resolution: int = 48
     log_every: int = 1
+    mislabeled_hand_fraction: float = 0.2

@@ -163,6 +163,23 @@ def test_frames_without_object_or_hand_cues_are_interpolated_and_marked():
     assert np.isfinite(result.object.translation).all()
 
 
+def test_a_hand_labelled_left_in_one_frame_is_fitted_as_the_one_right_hand():
+    from hoFit.data.noise import NoiseConfig, apply_noise
+
+    torch.set_num_threads(1)
+    clip = _tiny_clip(frames=5)
+    noisy = apply_noise(clip, NoiseConfig(handedness_swap_prob=0.3), seed=1)
+    assert len(noisy.hands) == 2  # the noise model called the right hand left in frame 2: a one-frame track
+    flipped = np.flatnonzero(noisy.hands[1].present).tolist()
+    assert flipped == [2] and noisy.hands[1].side == "left"
+    result = fit_clip(noisy, load_config("default", overrides=TINY), progress=False)
+    assert [h.side for h in result.hands] == ["right"] and not result.hands[0].missing.any()
+    assert any(f"present only in frames {flipped}" in e and "merged" in e for e in result.log)
+    # with the merge disabled, the one-frame track is fitted as a second (left) hand
+    config = load_config("default", overrides=TINY + ["fit.mislabeled_hand_fraction=0"])
+    assert [h.side for h in fit_clip(noisy, config, progress=False).hands] == ["right", "left"]
+
+
 def test_non_finite_step_is_rejected_and_logged(monkeypatch, caplog):
     torch.set_num_threads(1)
     from hoFit.fit import problem
