@@ -19,7 +19,9 @@ from hoFit.geometry.cameras import project_points
 from hoFit.geometry.rotations import rotation_6d_to_matrix
 from hoFit.models.hand.layer import HandOutput
 
-__all__ = ["HandData", "FitData", "FitParameters", "SceneState", "build_fit_data", "pose_scene", "compute_losses"]
+__all__ = [
+    "HandData", "FitData", "FitParameters", "SceneState", "build_fit_data", "scale_hand_output", "pose_scene", "compute_losses",
+]
 
 
 @dataclass
