@@ -208,21 +208,18 @@ def _choose_object_track(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best.
     ``outputs``: the initial hands' posed `HandOutput`s."""
-    from hoFit.fit.interaction_select import contact_regions, interaction_score, select_track
+    from hoFit.fit.interaction_select import interaction_score, select_track
 
     if config.interaction_iou_margin <= 0 or len(obj_init.candidate_scores) < 2:
         return obj_init.rotation, obj_init.translation
     with torch.no_grad():
-        grouped = [contact_regions(layer) for layer in layers]
-        score, _ = interaction_score(
-            [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, outputs)],
-            [out.vertices for out in outputs],
-            sdf, obj_init.candidate_rotations, obj_init.candidate_translations,
-            contact_regions=[regions for _, regions in grouped],
-            touching_regions=config.touching_regions,
-            hand_scales=tuple(config.hand_scales),
-            object_scale=scale,
+        contact, hand, regions = _grasp_points(layers, outputs)
+        scores, _ = interaction_score(
+            contact, hand, sdf, obj_init.candidate_rotations, obj_init.candidate_translations,
+            contact_regions=regions, touching_regions=config.touching_regions,
+            hand_scales=tuple(config.hand_scales), object_scale=scale,
         )
+    score = scores.sum(dim=1)
     index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin)
     if index != 0:
         events.append(
@@ -244,27 +241,36 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
     track choice), unless even that grasp is more than `SIZING_REACH_CM` away. Run before a stage that
     optimizes the sizes: the object is then fitted to its mask, and contact and collision, which reach a few
     millimetres, refine from the nearest grasp."""
-    from hoFit.fit.interaction_select import contact_regions, interaction_score
+    from hoFit.fit.interaction_select import interaction_score
 
     if len(config.hand_scales) < 2 or not params.hand_log_scale:
         return
     with torch.no_grad():
         state = pose_scene(params, layers, object_vertices, base_scale)
+        contact, hand, regions = _grasp_points(layers, state.hand_outputs)
+        scores, factors = interaction_score(
+            contact, hand, sdf, state.object_rotation[None], state.object_translation[None],
+            contact_regions=regions, touching_regions=config.touching_regions,
+            hand_scales=tuple(config.hand_scales), object_scale=float(state.object_scale),
+        )
         notes = []
-        for layer, out, log_scale in zip(layers, state.hand_outputs, params.hand_log_scale):
-            ids, regions = contact_regions(layer)
-            score, factors = interaction_score(
-                [out.vertices[:, ids.to(out.vertices.device)]], [out.vertices],
-                sdf, state.object_rotation[None], state.object_translation[None],
-                contact_regions=[regions], touching_regions=config.touching_regions,
-                hand_scales=tuple(config.hand_scales), object_scale=float(state.object_scale),
-            )
-            if float(score[0]) <= SIZING_REACH_CM:
-                log_scale.add_(math.log(float(factors[0, 0])))
-                notes.append(f"{float(log_scale.exp()):.3f} (grasp {float(score[0]):.2f} cm)")
+        for log_scale, score, factor in zip(params.hand_log_scale, scores[0].tolist(), factors[0].tolist()):
+            if score <= SIZING_REACH_CM:
+                log_scale.add_(math.log(factor))
+                notes.append(f"{float(log_scale.exp()):.3f} (grasp {score:.2f} cm)")
             else:
-                notes.append(f"{float(log_scale.exp()):.3f} kept (grasp {float(score[0]):.2f} cm: not holding)")
+                notes.append(f"{float(log_scale.exp()):.3f} kept (grasp {score:.2f} cm: not holding)")
     events.append(f"{where}: hand size factors " + ", ".join(notes))
+
+
+def _grasp_points(layers, outputs) -> tuple[list, list, list]:
+    """`interaction_score`'s per-hand inputs from posed hands: contact-region vertices, all vertices and the
+    region index of each contact vertex."""
+    from hoFit.fit.interaction_select import contact_regions
+
+    grouped = [contact_regions(layer) for layer in layers]
+    contact = [out.vertices[:, ids.to(out.vertices.device)] for (ids, _), out in zip(grouped, outputs)]
+    return contact, [out.vertices for out in outputs], [regions for _, regions in grouped]
 
 
 def _params_from_result(result: FitResult, layers, base_scale: float, device, dtype) -> FitParameters:

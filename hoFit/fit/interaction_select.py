@@ -56,20 +56,20 @@ def interaction_score(
         object_scale: the object's metric scale relative to the template of ``sdf``.
 
     Returns:
-        score (K,): sum over hands of the mean over frames of (gap + penetration), where gap is the mean of
-        the ``touching_regions`` smallest region-to-surface distances (a region's distance is its closest
-        vertex's |signed distance|, clipped at 5 cm) -- without regions, the median contact-vertex
-        distance -- and penetration is the mean depth of the penetrating hand vertices.
-        factors (K, H): the hand scale that gave each track's score, per hand.
+        scores (K, H): per track and hand, the mean over frames of (gap + penetration) at the hand's best
+        scale, where gap is the mean of the ``touching_regions`` smallest region-to-surface distances (a
+        region's distance is its closest vertex's |signed distance|, clipped at 5 cm) -- without regions,
+        the median contact-vertex distance -- and penetration is the mean depth of the penetrating hand
+        vertices (a track's score is the sum over hands).
+        factors (K, H): the hand scale that gave each score.
     """
     K, T = rotations.shape[:2]
     flat_r = rotations.reshape(K * T, 3, 3)
     flat_t = translations.reshape(K * T, 3)
-    score = rotations.new_zeros(K)
+    scores = rotations.new_full((K, len(contact_points)), float("inf"))
     factors = rotations.new_ones(K, len(contact_points))
     for h, (contact, hand) in enumerate(zip(contact_points, hand_points)):
         regions = None if contact_regions is None else contact_regions[h]
-        best = torch.full_like(score, float("inf"))
         for s in hand_scales:
             contact_k = (contact * s)[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
             hand_k = (hand * s)[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
@@ -77,11 +77,10 @@ def interaction_score(
                 contact_k, hand_k, sdf, flat_r, flat_t, object_scale, regions, touching_regions
             )
             value = 100.0 * value.view(K, T).mean(dim=1)
-            better = value < best
+            better = value < scores[:, h]
             factors[:, h] = torch.where(better, s, factors[:, h])
-            best = torch.where(better, value, best)
-        score = score + best
-    return score, factors
+            scores[:, h] = torch.where(better, value, scores[:, h])
+    return scores, factors
 
 
 def grasp_gap_and_penetration(

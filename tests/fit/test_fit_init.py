@@ -48,23 +48,23 @@ def test_interaction_score_uses_the_closest_regions_and_the_best_hand_scale():
     regions = torch.tensor([0, 1, 2, 3])
     hand = contact.clone()
     score, factors = interaction_score([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2)
-    assert float(score[0]) == pytest.approx((0.0 + 1.0) / 2)
+    assert float(score[0, 0]) == pytest.approx((0.0 + 1.0) / 2)
     assert factors.tolist() == [[1.0]]
     # scaling about the origin by 0.9 moves the points to 4.5, 5.4, 6.3, 8.1 cm: gaps 0.5 (inside), 0.4, 1.3, 3.1
     # cm; penetration 0.5 cm on one vertex. Best of {1.0, 0.9}: min(0.5, (0.4 + 0.5) / 2 + 0.5) = 0.5
     score, factors = interaction_score([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2,
                                        hand_scales=(1.0, 0.9))
-    assert float(score[0]) == pytest.approx(0.5)
+    assert float(score[0, 0]) == pytest.approx(0.5)
     assert factors.tolist() == [[1.0]]
     # a second hand 20 % further from the origin (6, 7.2, 8.4, 10.8 cm: gap 1.6 cm) is `contact` again when
     # scaled by 1/1.2 (gap 0.5); the first hand keeps 1.0 (scaled by 1/1.2 it enters the sphere: 1.25 cm)
     far = contact * 1.2
     score, factors = interaction_score([contact, far], [hand, far], sdf, R, t, contact_regions=[regions, regions],
                                        touching_regions=2, hand_scales=(1.0, 1 / 1.2))
-    assert float(score[0]) == pytest.approx(0.5 + 0.5)
+    assert score[0].tolist() == pytest.approx([0.5, 0.5])  # per hand; the track's score is their sum
     assert factors[0].tolist() == pytest.approx([1.0, 1 / 1.2])
     # without regions: the median contact distance (torch's median of 0, 1, 2, 4 cm is the lower middle: 1 cm)
-    assert float(interaction_score([contact], [hand], sdf, R, t)[0][0]) == pytest.approx(1.0)
+    assert float(interaction_score([contact], [hand], sdf, R, t)[0][0, 0]) == pytest.approx(1.0)
 
 
 def test_select_track_prefers_contact_among_near_ties_only():
