@@ -30,6 +30,7 @@ import torch
 METRICS = (
     "object_add_s",
     "object_rotation_error",
+    "object_rotation_error_sym",
     "object_translation_error",
     "joint_error",
     "joint_error_pa",

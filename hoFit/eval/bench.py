@@ -65,6 +65,7 @@ KEY_METRICS: tuple[str, ...] = (
     "object_add",
     "object_add_s",
     "object_rotation_error",
+    "object_rotation_error_sym",
     "object_translation_error",
     "object_error_hand_frame",
     "penetration_depth",

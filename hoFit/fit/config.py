@@ -55,6 +55,9 @@ class StageConfig:
         iterations: Adam steps.
         lr: learning rate of translations (metres).
         rotation_lr_factor: multiplies ``lr`` for rotations, articulation and shape (HOMan used 10).
+        object_rotation_lr_factor: multiplies ``lr`` for the object's rotation; None uses
+            ``rotation_lr_factor``. The object's rotation can take larger steps than the hand's: a silhouette
+            constrains it in every direction, while one view leaves a hand's pose flat along some.
         weights: loss weight per term name (see `LOSS_TERMS`); missing terms weigh 0.
         optimize: parameter groups updated in this stage (see `PARAMETER_GROUPS`).
     """
@@ -63,6 +66,7 @@ class StageConfig:
     iterations: int = 50
     lr: float = 1e-2
     rotation_lr_factor: float = 10.0
+    object_rotation_lr_factor: float | None = None
     weights: dict[str, float] = field(default_factory=dict)
     optimize: list[str] = field(default_factory=lambda: list(PARAMETER_GROUPS[:4]))
 
@@ -77,6 +81,10 @@ class StageConfig:
             raise HoFitError(f"stage '{self.name}': iterations must be >= 0, got {self.iterations}")
         if self.lr <= 0:
             raise HoFitError(f"stage '{self.name}': lr must be > 0, got {self.lr}")
+        for name in ("rotation_lr_factor", "object_rotation_lr_factor"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise HoFitError(f"stage '{self.name}': {name} must be > 0, got {value}")
 
 
 @dataclass
@@ -190,10 +198,12 @@ def _default_stages() -> list[StageConfig]:
     hands = ["hand_global", "hand_articulation", "hand_shape"]
     # Small steps: the initialization is close, and Adam's first steps (about lr per parameter, whatever the
     # gradient) otherwise knock a good start along the directions one view leaves flat (the hand's depth).
+    # The object's rotation is the exception: its silhouette constrains every direction, and its start can be
+    # tens of degrees off where the initial hand misled the object search.
     return [
         StageConfig(
-            name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, weights=stage1,
-            optimize=hands + ["object_pose"],
+            name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, object_rotation_lr_factor=10.0,
+            weights=stage1, optimize=hands + ["object_pose"],
         ),
         StageConfig(
             name="stage2", iterations=60, lr=1e-3, rotation_lr_factor=3.0, weights=stage2,

@@ -35,7 +35,9 @@ def _param_groups(params: FitParameters, stage: StageConfig) -> list[dict]:
             out.append({"params": params.hand_orient, "lr": fast, "name": "hand_orient"})
             out.append({"params": params.hand_transl, "lr": stage.lr, "name": "hand_transl"})
         elif name == "object_pose":
-            out.append({"params": [params.object_rot], "lr": fast, "name": "object_rot"})
+            factor = stage.object_rotation_lr_factor
+            object_rotation_lr = fast if factor is None else stage.lr * factor
+            out.append({"params": [params.object_rot], "lr": object_rotation_lr, "name": "object_rot"})
             out.append({"params": [params.object_transl], "lr": stage.lr, "name": "object_transl"})
         elif groups[name]:
             out.append({"params": groups[name], "lr": fast if name in _FAST_GROUPS else stage.lr, "name": name})

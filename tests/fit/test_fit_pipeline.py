@@ -21,15 +21,10 @@ CLEAN = dict(
     object="procedural:mobile_phone", num_frames=5, image_size=(180, 240), seed=3, pixel_noise=0.0,
     motion=MotionSettings(distance_range=(0.4, 0.45), hand_view_angle=(95.0, 110.0), rotation_amplitude=0.3),
 )
-# The procedural mobile phone is symmetric under half turns about its three axes.
-BOX_SYMMETRIES = np.stack([np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])])
-
 # What the default preset (with the reduced iterations below) reaches on this clip, with a margin: rotation
-# 1.7-11 degrees (mean 5.3), translation 1.4 cm, ADD-S 1.1 cm, keypoints 1.1 cm. Issue 5 asks for
-# 5 degrees / 1 cm / 1.5 cm: the keypoints meet it, the object does not yet (in its first frames the phone
-# sits 1-2.5 cm too close and tilted: a thin box facing the camera looks nearly the same tilted a little
-# and nearer, and its far end is under the fingers); a broken fit (a random object pose, the hand's depth
-# off by its size prior) fails these bounds by far.
+# ROTX degrees (up to the phone's half turns), translation TRX cm, ADD-S ADX cm, keypoints KPX cm; issue 5 asks
+# for 5 degrees / 1 cm / 1.5 cm. A broken fit (a random object pose, the hand's depth off by its size prior)
+# fails these bounds by far.
 ROTATION_BOUND_DEG = 8.0
 TRANSLATION_BOUND_CM = 1.8
 ADD_S_BOUND_CM = 1.5
@@ -76,28 +71,9 @@ def _keypoint_error_cm(result, clip, hand: int = 0) -> np.ndarray:
     return 100 * np.linalg.norm(result.hands[hand].keypoints - truth, axis=-1).mean(axis=-1)
 
 
-def _symmetric_rotation_error_deg(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(T,) geodesic angle between rotations, the smallest over the box's symmetries, degrees."""
-    angles = []
-    for symmetry in BOX_SYMMETRIES:
-        relative = np.einsum("tji,tjk->tik", truth, predicted) @ symmetry
-        cosine = (np.trace(relative, axis1=1, axis2=2) - 1) / 2
-        angles.append(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
-    return np.min(angles, axis=0)
-
-
-def test_symmetric_rotation_error_is_zero_for_a_half_turn_of_the_box():
-    truth = np.eye(3)[None]
-    assert _symmetric_rotation_error_deg(truth @ BOX_SYMMETRIES[2], truth)[0] == pytest.approx(0.0, abs=1e-6)
-    tilted = np.array([[[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]])  # a quarter turn is not a symmetry
-    assert _symmetric_rotation_error_deg(tilted, truth)[0] == pytest.approx(90.0)
-
-
 def test_fit_recovers_object_pose_and_hand_keypoints(clean_clip, clean_fit):
     metrics = evaluate_result(clean_fit, clean_clip, plausibility=False)
-    truth = np.asarray(clean_clip.ground_truth.object_rotation)
-    # Bounds of the current fitter on this clip, with a margin (see the fit report for the issue's targets).
-    assert _symmetric_rotation_error_deg(clean_fit.object.rotation, truth).mean() < ROTATION_BOUND_DEG
+    assert metrics["object_rotation_error_sym"] < ROTATION_BOUND_DEG  # the phone's half turns are equivalent
     assert metrics["object_translation_error"] < TRANSLATION_BOUND_CM
     assert metrics["object_add_s"] < ADD_S_BOUND_CM
     assert _keypoint_error_cm(clean_fit, clean_clip).mean() < KEYPOINT_BOUND_CM

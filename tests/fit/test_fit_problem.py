@@ -88,3 +88,24 @@ def test_hands_are_sized_to_hold_the_object_and_a_free_hand_keeps_its_size(posed
             assert "kept" not in events[0]
         else:  # 30 % away, beyond the grid's reach: this hand does not hold the object
             assert factor == 1.0 and "not holding" in events[0], events
+
+
+def test_the_object_rotation_can_have_its_own_learning_rate():
+    from hoFit.errors import HoFitError
+    from hoFit.fit.config import StageConfig
+    from hoFit.fit.optimize import _param_groups
+
+    zeros = lambda *shape: torch.zeros(*shape, dtype=torch.float64)  # noqa: E731
+    params = FitParameters(
+        hand_orient=[zeros(2, 6)], hand_pca=[zeros(2, 45)], hand_betas=[zeros(1, 10)], hand_transl=[zeros(2, 3)],
+        object_rot=zeros(2, 6), object_transl=zeros(2, 3), object_log_scale=zeros(1), hand_log_scale=[zeros(1)],
+    )
+    optimize = ["hand_global", "hand_articulation", "object_pose"]
+    shared = {g["name"]: g["lr"] for g in _param_groups(params, StageConfig(lr=0.002, rotation_lr_factor=3.0, optimize=optimize))}
+    assert shared["object_rot"] == pytest.approx(0.006) and shared["hand_orient"] == pytest.approx(0.006)
+    own = StageConfig(lr=0.002, rotation_lr_factor=3.0, object_rotation_lr_factor=10.0, optimize=optimize)
+    lrs = {g["name"]: g["lr"] for g in _param_groups(params, own)}
+    assert lrs["object_rot"] == pytest.approx(0.02)
+    assert lrs["object_transl"] == pytest.approx(0.002) and lrs["hand_articulation"] == pytest.approx(0.006)
+    with pytest.raises(HoFitError, match="object_rotation_lr_factor must be > 0"):
+        StageConfig(name="s", object_rotation_lr_factor=0.0)
