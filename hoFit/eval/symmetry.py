@@ -137,8 +137,9 @@ def template_symmetries(
     group = _unique(np.concatenate(found))
     if round_axes < 2:
         products = _unique(np.concatenate([group, np.einsum("aij,bjk->abik", group, group).reshape(-1, 3, 3)]))
-        if len(products) > len(group):
-            group = products[accepted(products)]
+        new = products[len(group):]  # `_unique` keeps first occurrences: the group comes first
+        if len(new):
+            group = np.concatenate([group, new[accepted(new)]])
     return group
 
 

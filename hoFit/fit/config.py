@@ -60,6 +60,10 @@ class StageConfig:
             constrains it in every direction, while one view leaves a hand's pose flat along some.
         weights: loss weight per term name (see `LOSS_TERMS`); missing terms weigh 0.
         optimize: parameter groups updated in this stage (see `PARAMETER_GROUPS`).
+        transfer_object_pose_at: when, as a fraction (0-1) of the stage's iterations, every frame may take
+            another frame's object pose relative to the first hand, placed with its own hand, where that matches
+            its silhouette better (see `hoFit.fit.transfer`): once the hand has been fitted, frames stuck in a
+            wrong minimum take the pose of those that found the right one. None: never.
     """
 
     name: str = "stage"
@@ -69,6 +73,7 @@ class StageConfig:
     object_rotation_lr_factor: float | None = None
     weights: dict[str, float] = field(default_factory=dict)
     optimize: list[str] = field(default_factory=lambda: list(PARAMETER_GROUPS[:4]))
+    transfer_object_pose_at: float | None = None
 
     def __post_init__(self) -> None:
         _check_weights(self.weights, f"stage '{self.name}'")
@@ -81,6 +86,11 @@ class StageConfig:
             raise HoFitError(f"stage '{self.name}': iterations must be >= 0, got {self.iterations}")
         if self.lr <= 0:
             raise HoFitError(f"stage '{self.name}': lr must be > 0, got {self.lr}")
+        if self.transfer_object_pose_at is not None and not 0 <= self.transfer_object_pose_at < 1:
+            raise HoFitError(
+                f"stage '{self.name}': transfer_object_pose_at is a fraction of the stage's iterations, in [0, 1); "
+                f"got {self.transfer_object_pose_at}"
+            )
         for name in ("rotation_lr_factor", "object_rotation_lr_factor"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -199,11 +209,12 @@ def _default_stages() -> list[StageConfig]:
     # Small steps: the initialization is close, and Adam's first steps (about lr per parameter, whatever the
     # gradient) otherwise knock a good start along the directions one view leaves flat (the hand's depth).
     # The object's rotation is the exception: its silhouette constrains every direction, and its start can be
-    # tens of degrees off where the initial hand misled the object search.
+    # tens of degrees off where the initial hand misled the object search. Once the hands are fitted (60 % of
+    # stage 1), frames whose object is still in a wrong minimum may take the hand-relative pose of others.
     return [
         StageConfig(
             name="stage1", iterations=60, lr=2e-3, rotation_lr_factor=3.0, object_rotation_lr_factor=10.0,
-            weights=stage1, optimize=hands + ["object_pose"],
+            transfer_object_pose_at=0.6, weights=stage1, optimize=hands + ["object_pose"],
         ),
         StageConfig(
             name="stage2", iterations=60, lr=1e-3, rotation_lr_factor=3.0, weights=stage2,

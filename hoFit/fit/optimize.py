@@ -57,6 +57,22 @@ def _canonicalize_rotations(params: FitParameters) -> None:
             tensor.copy_(matrix_to_rotation_6d(rotation_6d_to_matrix(tensor)))
 
 
+def _transfer(params, data, layers, object_vertices, object_faces, base_scale, settings, optimizer, stage, events, iteration):
+    """Carry object poses between frames with the hand (see `hoFit.fit.transfer`); the moved frames' Adam
+    moments would push them back along their old path, so the object's moments restart."""
+    from hoFit.fit.transfer import transfer_object_poses
+
+    replaced = transfer_object_poses(params, data, layers, object_vertices, object_faces, base_scale, settings)
+    if bool(replaced.any()):
+        for tensor in (params.object_rot, params.object_transl):
+            optimizer.state.pop(tensor, None)
+        events.append(
+            f"{stage.name} iteration {iteration}: object pose of frames "
+            f"{torch.nonzero(replaced).flatten().tolist()} carried from other frames by the hand "
+            "(their silhouettes match better)"
+        )
+
+
 def run_stage(
     stage: StageConfig,
     params: FitParameters,
@@ -94,8 +110,11 @@ def run_stage(
     if stage.iterations == 0 or not groups:
         return history, 0.0
     optimizer = torch.optim.Adam(groups)
+    transfer_at = None if stage.transfer_object_pose_at is None else int(stage.transfer_object_pose_at * stage.iterations)
     bar = tqdm(range(stage.iterations), desc=stage.name, disable=not progress, leave=False)
     for iteration in bar:
+        if iteration == transfer_at and params.hand_orient:
+            _transfer(params, data, layers, object_vertices, object_faces, base_scale, settings, optimizer, stage, events, iteration)
         saved = params.snapshot()
         optimizer.zero_grad()
         state = pose_scene(params, layers, object_vertices, base_scale)

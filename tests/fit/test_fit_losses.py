@@ -108,7 +108,7 @@ def test_collision_penalises_penetration_depth_and_moves_both_bodies():
     # two hand vertices: one 1 cm inside a 5 cm sphere, one outside
     hand = torch.tensor([[[0.04, 0.0, 0.0], [0.0, 0.08, 0.0]]], dtype=torch.float64, requires_grad=True)
     loss = L.collision_loss(hand, sphere_sdf(0.05), R, t, 1.0)
-    assert float(loss) == pytest.approx(1.0)  # (1 cm)^2
+    assert float(loss.detach()) == pytest.approx(1.0)  # (1 cm)^2
     loss.backward()
     # the inside vertex is pushed outwards (+x), the object the other way (-x moves away from the vertex)
     assert hand.grad[0, 0, 0] < 0 and hand.grad[0, 1].abs().max() == 0

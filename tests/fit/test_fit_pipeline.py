@@ -16,18 +16,21 @@ from hoFit.eval.evaluate import evaluate_result
 from hoFit.fit.api import fit_clip
 
 # A small clip: a box-shaped object (a mobile phone: its silhouette fixes the pose up to the box's own
-# symmetries, if weakly when it faces the camera), close to the camera, the hand beside it.
+# symmetries, if weakly when it faces the camera), close to the camera, the hand beside it. Its motion is what
+# five consecutive video frames show (0.3 motion cycles over the clip): with a whole cycle in five frames, the
+# default's object smoothness (tuned on 30-frame clips) costs about 1 cm of depth.
 CLEAN = dict(
     object="procedural:mobile_phone", num_frames=5, image_size=(180, 240), seed=3, pixel_noise=0.0,
-    motion=MotionSettings(distance_range=(0.4, 0.45), hand_view_angle=(95.0, 110.0), rotation_amplitude=0.3),
+    motion=MotionSettings(distance_range=(0.4, 0.45), hand_view_angle=(95.0, 110.0), rotation_amplitude=0.3,
+                          max_cycles=0.3),
 )
-# What the default preset (with the reduced iterations below) reaches on this clip, with a margin: rotation
-# ROTX degrees (up to the phone's half turns), translation TRX cm, ADD-S ADX cm, keypoints KPX cm; issue 5 asks
-# for 5 degrees / 1 cm / 1.5 cm. A broken fit (a random object pose, the hand's depth off by its size prior)
-# fails these bounds by far.
-ROTATION_BOUND_DEG = 8.0
-TRANSLATION_BOUND_CM = 1.8
-ADD_S_BOUND_CM = 1.5
+# Issue 5's targets. The default preset (with the reduced iterations below) reaches rotation 1.0 degree (up to
+# the phone's half turns), translation 0.17 cm, ADD-S 0.13 cm, keypoints 0.63 cm on this clip. Not every
+# clip of this kind does: with seeds 4 and 5 the object search picks a wrong track (see the README's open
+# work). A broken fit (a random object pose, the hand's depth off by its size prior) fails these by far.
+ROTATION_BOUND_DEG = 5.0
+TRANSLATION_BOUND_CM = 1.0
+ADD_S_BOUND_CM = 1.0
 KEYPOINT_BOUND_CM = 1.5
 
 # Reduced iterations (the default preset's structure, fewer steps).
