@@ -120,13 +120,13 @@ def test_collision_lowers_penetration_when_optimized():
     t = t.clone().requires_grad_(True)
     hand = (torch.randn(1, 50, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 0.03).requires_grad_(True)
     sdf = sphere_sdf(0.05)
-    before = float(L.hand_in_object_penetration(hand, sdf, R, t, 1.0).max())
+    before = float(L.hand_in_object_penetration(hand, sdf, R, t, 1.0).max().detach())
     optimizer = torch.optim.Adam([hand, t], lr=2e-3)
     for _ in range(100):
         optimizer.zero_grad()
         L.collision_loss(hand, sdf, R, t, 1.0).backward()
         optimizer.step()
-    after = float(L.hand_in_object_penetration(hand, sdf, R, t, 1.0).max())
+    after = float(L.hand_in_object_penetration(hand, sdf, R, t, 1.0).max().detach())
     assert before > 0.02 and after < 0.2 * before
 
 
