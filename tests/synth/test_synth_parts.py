@@ -85,7 +85,9 @@ def test_synth_named_sets():
         set_configs("synth-v9")
 
 
-def test_synth_v1_uses_ycb_when_present(ycb_dir):
+def test_synth_v1_uses_ycb_when_present(ycb_dir, caplog):
     v1 = set_configs("synth-v1", ycb_dir=ycb_dir)
     assert all(c.config.object.startswith("ycb:") for c in v1)
+    assert not any("procedural stand-ins" in r.message for r in caplog.records)
     assert set_configs("synth-v1", ycb_dir=ycb_dir / "missing")[0].config.object.startswith("procedural:")
+    assert any("procedural stand-ins" in r.message and "missing" in r.message for r in caplog.records)

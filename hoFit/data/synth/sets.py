@@ -70,6 +70,12 @@ def set_configs(name: str, ycb_dir: str | Path | None = None) -> list[SetClip]:
     if name == "synth-v1":
         folder = Path(ycb_dir).expanduser() if ycb_dir else default_ycb_dir()
         have_ycb = folder is not None and all((folder / obj).is_dir() for obj in YCB_OBJECTS)
+        if not have_ycb:
+            logger.warning(
+                "synth-v1: the YCB meshes (%s) are not in %s; the set uses procedural stand-ins instead (their "
+                "names are in the clip names); pass --ycb-dir or set $HOFIT_YCB_DIR to use YCB",
+                ", ".join(YCB_OBJECTS), folder if folder is not None else "../shared/data/ycb",
+            )
         clips = []
         for i in range(12):
             k = i % len(YCB_OBJECTS)
