@@ -6,9 +6,10 @@ already ignores this). `template_symmetries` finds the rotations, about the temp
 surface onto itself within a tolerance; `symmetric_rotation_error_deg` is the smallest geodesic angle between
 the predicted rotation and the true one composed with any of them.
 
-Candidates are the rotations about the surface's three principal axes by multiples of ``360 / steps``
-degrees; the accepted ones are closed under composition (which adds, e.g., the half turns about the axes
-perpendicular to a cylinder's, whatever principal axes its round cross-section gave).
+Candidates are turns about the surface's three principal axes (every 10 degrees for a round axis, else the
+finest of 1/6, 1/4, 1/3 and 1/2 turns); the accepted ones are closed under composition (which adds, e.g., the
+half turns about all the axes perpendicular to a cylinder's, whatever principal axes its round cross-section
+gave).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A held object keeps its pose relative to the hand. When the silhouette fit leave
 local minimum (a thin box seen edge-on, or turned the wrong way where the initial hand misled the object
 search) while others are right, the right frames' hand-relative pose, placed with each frame's hand,
 proposes a pose for every other frame; a frame takes the proposal whose silhouette matches its mask best,
-if it matches better than its current pose.
+if it matches clearly better than its current pose.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ def _silhouette_errors(rotation, translation, state, object_vertices, object_fac
     """(S, T) silhouette loss of object poses (S, T, 3, 3) / (S, T, 3) in every frame's region."""
     from hoFit.render import soft_silhouette
 
-    S, T = rotation.shape[:2]
     size = (data.roi_resolution, data.roi_resolution)
     valid = data.object_valid_roi.to(object_vertices.dtype)
     errors = []
