@@ -54,7 +54,7 @@ def _silhouette_errors(rotation, translation, state, object_vertices, object_fac
 @torch.no_grad()
 def transfer_object_poses(
     params, data, layers, object_vertices, object_faces, base_scale: float, settings, hand: int = 0, sources: int = 8,
-    margin: float = 0.1,
+    margin: float = 0.3,
 ):
     """Replace, in place, the object pose of every frame whose silhouette a hand-carried pose matches better.
 
