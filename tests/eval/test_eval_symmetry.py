@@ -80,3 +80,11 @@ def test_symmetric_rotation_error_is_the_angle_to_the_nearest_equivalent():
 def test_bad_meshes_are_refused_with_their_shapes():
     with pytest.raises(ValueError, match=r"\(V, 3\) vertices"):
         template_symmetries(np.zeros((4, 2)), np.zeros((1, 3), dtype=int))
+
+
+@pytest.mark.parametrize("name, count", [("003_cracker_box", 4), ("025_mug", 1)])
+def test_a_scanned_box_keeps_its_half_turns_and_a_mug_has_none(ycb_dir, name, count):
+    from hoFit.models.objects import load_template
+
+    template = load_template(next((ycb_dir / name).glob("*.obj")))
+    assert len(template_symmetries(template.vertices, template.faces)) == count
