@@ -22,10 +22,15 @@ from hoFit.eval.object_metrics import rotation_error_deg
 __all__ = ["template_symmetries", "symmetric_rotation_error_deg"]
 
 
+def _triangle_areas(triangles: np.ndarray) -> np.ndarray:
+    """(F,) areas of (F, 3, 3) triangles."""
+    return 0.5 * np.linalg.norm(np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]), axis=-1)
+
+
 def _surface_samples(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int) -> np.ndarray:
     """(count, 3) points drawn uniformly by area on the triangles (a fixed seed: reproducible)."""
     triangles = vertices[faces]  # (F, 3, 3)
-    areas = 0.5 * np.linalg.norm(np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]), axis=-1)
+    areas = _triangle_areas(triangles)
     if not np.isfinite(areas).all() or areas.sum() <= 0:
         raise ValueError("template_symmetries: the mesh has no area (degenerate faces)")
     rng = np.random.default_rng(seed)
@@ -40,7 +45,7 @@ def _surface_samples(vertices: np.ndarray, faces: np.ndarray, count: int, seed: 
 def _surface_axes(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Area-weighted centroid (3,) and principal axes (3, 3, columns) of a triangle surface, in closed form."""
     triangles = vertices[faces]  # (F, 3, 3)
-    areas = 0.5 * np.linalg.norm(np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]), axis=-1)
+    areas = _triangle_areas(triangles)
     centre = (areas[:, None] * triangles.mean(axis=1)).sum(axis=0) / areas.sum()
     local = triangles - centre
     corners = local.sum(axis=1)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from hoFit.fit.config import ObjectInitConfig
+from hoFit.fit.losses.image import silhouette_errors
 from hoFit.fit.targets import crop_images, matched_mask_targets, square_rois
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
 
@@ -125,7 +126,6 @@ def _fit_tracks(
     K_all = K_roi[None].expand(N, T, 3, 3).reshape(N * T, 3, 3)
     target_all = target[None].expand(N, T, resolution, resolution)
     valid_all = valid[None].expand(N, T, resolution, resolution).to(target.dtype)
-    denominator = valid_all.sum(dim=(-1, -2)).clamp(min=1.0)
 
     def absolute(r6):
         rotation = rotation_6d_to_matrix(r6)
@@ -140,7 +140,7 @@ def _fit_tracks(
     for _ in range(iterations):
         optimizer.zero_grad()
         rendered = render(rot6d, transl)
-        per_item = ((rendered - target_all) ** 2 * valid_all).sum(dim=(-1, -2)) / denominator
+        per_item = silhouette_errors(rendered, target_all, valid_all)
         if hand is not None:
             per_item = per_item + hand.loss(absolute(rot6d), transl)
         loss = per_item.sum()

@@ -41,13 +41,14 @@ def _silhouette_errors(rotation, translation, state, object_vertices, object_fac
     """(S, T) silhouette loss of object poses (S, T, 3, 3) / (S, T, 3) in every frame's region."""
     from hoFit.render import soft_silhouette
 
+    from hoFit.fit.losses import silhouette_errors
+
     size = (data.roi_resolution, data.roi_resolution)
-    valid = data.object_valid_roi.to(object_vertices.dtype)
     errors = []
     for r, t in zip(rotation, translation):  # one source at a time bounds the memory
         posed = (object_vertices[None] * state.object_scale) @ r.transpose(1, 2) + t[:, None]
         rendered = soft_silhouette(posed, object_faces, data.K_roi, size, settings)
-        errors.append(((rendered - data.object_mask_roi) ** 2 * valid).sum(dim=(-1, -2)) / valid.sum(dim=(-1, -2)).clamp(min=1.0))
+        errors.append(silhouette_errors(rendered, data.object_mask_roi, data.object_valid_roi))
     return torch.stack(errors)
 
 

@@ -32,6 +32,14 @@ def test_silhouette_loss_counts_only_valid_pixels():
     assert float(L.silhouette_loss(rendered, target)) == pytest.approx((0.25 + 1.0) / 4)
 
 
+def test_silhouette_errors_score_each_image_on_its_own_valid_pixels():
+    rendered = torch.tensor([[[1.0, 0.5], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]]])
+    target = torch.tensor([[[1.0, 1.0], [1.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    valid = torch.tensor([[[True, True], [False, True]], [[False, False], [False, False]]])
+    # image 0 as above; image 1 has no valid pixel
+    torch.testing.assert_close(L.silhouette_errors(rendered, target, valid), torch.tensor([0.25 / 3, 0.0]))
+
+
 def test_keypoint_loss_weights_confidence_and_ignores_missing():
     projected = torch.tensor([[[0.0, 0.0], [10.0, 0.0], [0.0, 0.0]]])
     target = torch.tensor([[[3.0, 4.0], [10.0, 0.0], [float("nan"), 0.0]]])

@@ -1,6 +1,6 @@
 """Loss terms of the fit: pure functions, each returning a scalar named like its config weight."""
 
-from hoFit.fit.losses.image import gmof, keypoint_reprojection_loss, silhouette_loss
+from hoFit.fit.losses.image import gmof, keypoint_reprojection_loss, silhouette_errors, silhouette_loss
 from hoFit.fit.losses.interaction import (
     coarse_interaction_loss,
     collision_loss,
@@ -18,6 +18,7 @@ __all__ = [
     "gmof",
     "keypoint_reprojection_loss",
     "silhouette_loss",
+    "silhouette_errors",
     "coarse_interaction_loss",
     "collision_loss",
     "contact_loss",

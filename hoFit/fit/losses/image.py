@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["silhouette_loss", "keypoint_reprojection_loss", "gmof"]
+__all__ = ["silhouette_loss", "silhouette_errors", "keypoint_reprojection_loss", "gmof"]
 
 
 def silhouette_loss(rendered: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
@@ -33,6 +33,13 @@ def silhouette_loss(rendered: torch.Tensor, target: torch.Tensor, valid: torch.T
         raise ValueError(f"valid {tuple(valid.shape)} must match target {tuple(target.shape)}")
     valid = valid.to(squared.dtype)
     return (squared * valid).sum() / valid.sum().clamp(min=1.0)
+
+
+def silhouette_errors(rendered: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Per-image `silhouette_loss`: (..., H, W) rendered, target and valid -> (...) mean squared difference
+    over each image's valid pixels (0 where none is valid). Scores many poses at once (hypotheses, frames)."""
+    valid = valid.to(rendered.dtype)
+    return ((rendered - target) ** 2 * valid).sum(dim=(-1, -2)) / valid.sum(dim=(-1, -2)).clamp(min=1.0)
 
 
 def gmof(residual: torch.Tensor, sigma: float) -> torch.Tensor:
