@@ -31,8 +31,6 @@ def _surface_samples(vertices: np.ndarray, faces: np.ndarray, count: int, seed: 
     """(count, 3) points drawn uniformly by area on the triangles (a fixed seed: reproducible)."""
     triangles = vertices[faces]  # (F, 3, 3)
     areas = _triangle_areas(triangles)
-    if not np.isfinite(areas).all() or areas.sum() <= 0:
-        raise ValueError("template_symmetries: the mesh has no area (degenerate faces)")
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(faces), size=count, p=areas / areas.sum())
     u, v = rng.random((2, count, 1))
@@ -109,6 +107,9 @@ def template_symmetries(
         raise ValueError(
             f"template_symmetries: expected (V, 3) vertices and (F, 3) faces, got {vertices.shape} and {faces.shape}"
         )
+    areas = _triangle_areas(vertices[faces])
+    if not np.isfinite(areas).all() or areas.sum() <= 0:
+        raise ValueError("template_symmetries: the mesh has no area (degenerate faces)")
     centre, axes = _surface_axes(vertices, faces)
     points = _surface_samples(vertices, faces, samples, seed) - centre
     limit = tolerance * np.linalg.norm(vertices.max(axis=0) - vertices.min(axis=0))

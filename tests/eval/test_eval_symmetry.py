@@ -80,6 +80,8 @@ def test_symmetric_rotation_error_is_the_angle_to_the_nearest_equivalent():
 def test_bad_meshes_are_refused_with_their_shapes():
     with pytest.raises(ValueError, match=r"\(V, 3\) vertices"):
         template_symmetries(np.zeros((4, 2)), np.zeros((1, 3), dtype=int))
+    with pytest.raises(ValueError, match="no area"):
+        template_symmetries(np.zeros((3, 3)), np.array([[0, 1, 2]]))
 
 
 @pytest.mark.parametrize("name, count", [("003_cracker_box", 4), ("025_mug", 1)])
