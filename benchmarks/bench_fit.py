@@ -1,7 +1,7 @@
 """Accuracy and speed of the fit presets on the same synthetic clips: prints one JSON line per (preset, clip).
 
 ``python benchmarks/bench_fit.py [--clips 3] [--frames 10] [--size 240x320] [--presets default,homan]
-[--homan-clips 1] [--homan-frames 4] [--records FILE]``
+[--homan-clips 1] [--homan-frames 4] [--records FILE] [--device cpu|cuda]``
 
 Clips are generated once (exact, noise-free cues) under ``--data-dir`` from fixed seeds: YCB objects when
 ``../shared/data/ycb`` exists, procedural ones otherwise. Every preset fits every clip, except ``homan``,
@@ -85,14 +85,16 @@ def _fingerprint(config, clip_name: str, frames: int) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _fit(preset: str, clip, frames_note: str) -> dict:
+def _fit(preset: str, clip, frames_note: str, device: str) -> dict:
     from hoFit.config.schema import load_config
     from hoFit.eval.evaluate import evaluate_result
     from hoFit.fit.api import fit_clip
 
-    config = load_config(preset, overrides=["device=cpu"])
+    config = load_config(preset, overrides=[f"device={device}"])
     start = time.perf_counter()
     result = fit_clip(clip, config, progress=False)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     wall = time.perf_counter() - start
     metrics = evaluate_result(result, clip, plausibility=True)
     row = {
@@ -123,6 +125,7 @@ def main() -> int:
     parser.add_argument("--data-dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "hofit_bench_fit"))
     parser.add_argument("--records", default=None, help="JSON-lines cache of per-(preset, clip) results")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     height, width = (int(x) for x in args.size.lower().split("x"))
@@ -152,13 +155,15 @@ def main() -> int:
                 jobs += [(preset, c, f"first {c.num_frames} frames (shared with homan)") for c in short]
 
     machine = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-               "threads": torch.get_num_threads(), "torch": torch.__version__}
+               "threads": torch.get_num_threads(), "torch": torch.__version__, "device": args.device}
+    if args.device.startswith("cuda"):
+        machine["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
     rows = []
     for preset, clip, note in jobs:
-        fingerprint = _fingerprint(load_config(preset, overrides=["device=cpu"]), clip.name, clip.num_frames)
+        fingerprint = _fingerprint(load_config(preset, overrides=[f"device={args.device}"]), clip.name, clip.num_frames)
         row = cache.get(fingerprint)
         if row is None:
-            row = {**_fit(preset, clip, note), "fingerprint": fingerprint, **machine}
+            row = {**_fit(preset, clip, note, args.device), "fingerprint": fingerprint, **machine}
             if records_path is not None:
                 with records_path.open("a") as handle:
                     handle.write(json.dumps(row) + "\n")
