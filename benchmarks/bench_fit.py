@@ -151,8 +151,12 @@ def main() -> int:
             jobs += [(preset, c, f"first {c.num_frames} frames (homan is slow on CPU)") for c in short]
         else:
             jobs += [(preset, c, "full clip") for c in clips]
-            if "homan" in presets:
-                jobs += [(preset, c, f"first {c.num_frames} frames (shared with homan)") for c in short]
+            if "homan" in presets:  # the cut clips, unless they are whole (then the full-clip fit serves)
+                jobs += [
+                    (preset, c, f"first {c.num_frames} frames (shared with homan)")
+                    for c, whole in zip(short, clips)
+                    if c.num_frames < whole.num_frames
+                ]
 
     machine = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                "threads": torch.get_num_threads(), "torch": torch.__version__, "device": args.device}

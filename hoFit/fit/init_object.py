@@ -18,7 +18,7 @@ import torch
 from hoFit.fit.config import ObjectInitConfig
 from hoFit.fit.losses.image import silhouette_errors
 from hoFit.fit.targets import crop_images, matched_mask_targets, square_rois
-from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
+from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix, spread_rotations
 
 __all__ = ["HandContact", "ObjectInit", "translation_from_box", "initialize_object"]
 
@@ -239,7 +239,8 @@ def initialize_object(
     T = mask_distance.shape[0]
     settings = SilhouetteSettings(sigma_px=silhouette_sigma)
     H = max(int(config.hypotheses), 1)
-    rotations = random_rotations(H, generator=generator, dtype=dtype).to(vertices.device)
+    sample = spread_rotations if config.sampling == "spread" else random_rotations
+    rotations = sample(H, generator=generator, dtype=dtype).to(vertices.device)
 
     def prepare(resolution):
         rois, K_roi = square_rois(boxes, K, roi_scale, resolution)

@@ -29,6 +29,34 @@ def test_hand_relative_translation_ignores_frames_whose_box_is_too_small():
     torch.testing.assert_close(out[0], truth)
 
 
+@pytest.mark.parametrize("sampling", ["random", "spread"])
+def test_object_search_draws_its_hypotheses_as_configured(monkeypatch, sampling):
+    import hoFit.fit.init_object as init_object
+    from hoFit.fit.config import ObjectInitConfig
+
+    drawn = []
+
+    class Drawn(Exception):
+        pass
+
+    def spy(name):
+        def sample(n, generator=None, dtype=torch.float32):
+            drawn.append((name, n))
+            raise Drawn
+
+        return sample
+
+    monkeypatch.setattr(init_object, "random_rotations", spy("random"))
+    monkeypatch.setattr(init_object, "spread_rotations", spy("spread"))
+    empty = torch.zeros(2, 8, 8)
+    with pytest.raises(Drawn):
+        init_object.initialize_object(
+            torch.zeros(4, 3), torch.zeros(1, 3, dtype=torch.long), empty, empty > 0, torch.zeros(2, 4),
+            torch.ones(2, dtype=torch.bool), torch.eye(3), ObjectInitConfig(hypotheses=7, sampling=sampling),
+        )
+    assert drawn == [(sampling, 7)]
+
+
 def test_translation_from_box_reproduces_the_projected_size():
     vertices = torch.tensor([[-0.05, -0.02, 0.0], [0.05, 0.02, 0.0]], dtype=torch.float64)
     K = torch.tensor([[500.0, 0, 100], [0, 500.0, 80], [0, 0, 1]], dtype=torch.float64)
