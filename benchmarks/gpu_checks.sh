@@ -4,19 +4,21 @@
 #   2. then, side by side: the fit tests with CUDA as the default device, and synth-v1 fitted by the default
 #      preset with exact cues and at noise level 2 without its focal error, and by homan with exact cues.
 #
-#   benchmarks/gpu_checks.sh OUT [SECONDS] [HOMAN_CLIPS] [TESTS]
+#   benchmarks/gpu_checks.sh OUT [SECONDS] [HOMAN_CLIPS] [TESTS] [DEFAULT_LEVELS]
 #
 # OUT receives info.txt, bench_fit.jsonl, tests.log, synth.log and records.tgz (the per-clip record.json
 # files of `hofit bench synth`, readable with hoFit.eval.bench). SECONDS (default 450) bounds the whole
 # run: every job is stopped in time, and a bench stopped early keeps the clips it finished. HOMAN_CLIPS
 # (default 0,5,8,10) are the synth-v1 clip indices homan fits, one process each. TESTS (default tests/fit)
-# are the test paths run on the GPU. In step 2 all jobs share the GPU and the CPUs, so its wall times are
+# are the test paths run on the GPU machine. DEFAULT_LEVELS (default 0,2) are the noise levels the default
+# preset fits synth-v1 at (level 2 without its focal error). In step 2 all jobs share the GPU and the CPUs, so its wall times are
 # upper bounds of what one job alone would take.
 set -u
 out=${1:?usage: benchmarks/gpu_checks.sh OUT [SECONDS] [HOMAN_CLIPS] [TESTS]}
 budget=${2:-450}
 IFS=, read -r -a homan_picks <<<"${3:-0,5,8,10}"
 tests=${4:-tests/fit}
+IFS=, read -r -a default_levels <<<"${5:-0,2}"
 mkdir -p "$out"
 work=${TMPDIR:-/tmp}/hofit_gpu_checks
 mkdir -p "$work"
@@ -29,12 +31,13 @@ join() { local IFS=,; echo "$*"; }
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; hofit info --device cuda; } >"$out/info.txt" 2>&1
 cat "$out/info.txt"
 
-# synth-v1 is generated on the CPUs (one process per clip) while bench_fit has the GPU to itself
+# synth-v1 is generated on six CPUs while bench_fit has the GPU to itself
 data="$work/synth-v1"
 names=$(python -c "from hoFit.data.synth.sets import set_configs; print(' '.join(c.name for c in set_configs('synth-v1')))")
 read -r -a clips <<<"$names"
-for clip in "${clips[@]}"; do
-    timeout $(($(left) / 2)) python -m hoFit.cli.main synth --set synth-v1 --out "$data" --only "$clip" -q >>"$out/synth.log" 2>&1 &
+for k in 0 1 2 3 4 5; do  # six processes: the other CPUs stay free for bench_fit
+    timeout $(($(left) / 2)) python -m hoFit.cli.main synth --set synth-v1 --out "$data" \
+        --only "${clips[@]:$((2 * k)):2}" -q >>"$out/synth.log" 2>&1 &
 done
 
 # 1. bench_fit, alone on the GPU
@@ -45,7 +48,7 @@ wait
 echo "synth-v1 generated after $(($(date +%s) - start)) s" | tee -a "$out/synth.log"
 
 # 2. tests and synth-v1 fits, side by side
-(timeout $(($(left) - 10)) python -m pytest -q -n 2 -p no:cacheprovider $tests >"$out/tests.log" 2>&1
+(timeout $(($(left) - 10)) python -m pytest -q -n 3 -p no:cacheprovider $tests >"$out/tests.log" 2>&1
  echo "pytest exit $?" >>"$out/tests.log") &
 bench() {  # preset noise tag clips... : one bench process
     local preset=$1 noise=$2 tag=$3; shift 3
@@ -54,9 +57,10 @@ bench() {  # preset noise tag clips... : one bench process
         --out "$work/$tag" -q >>"$out/synth.log" 2>&1 &
     sleep 1
 }
-for k in 0 1 2 3; do
-    bench default 0 "default0_$k" "${clips[@]:$((3 * k)):3}"
-    bench default 2 "default2_$k" "${clips[@]:$((3 * k)):3}"
+for level in "${default_levels[@]}"; do
+    for k in 0 1 2 3; do
+        bench default "$level" "default${level}_$k" "${clips[@]:$((3 * k)):3}"
+    done
 done
 for pick in "${homan_picks[@]}"; do
     bench homan 0 "homan_$pick" "${clips[$pick]}"
