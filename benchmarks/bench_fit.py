@@ -148,7 +148,7 @@ def main() -> int:
     jobs = []  # (preset, clip, note)
     for preset in presets:
         if preset == "homan":
-            jobs += [(preset, c, f"first {c.num_frames} frames (homan is slow on CPU)") for c in short]
+            jobs += [(preset, c, f"first {c.num_frames} frames") for c in short]
         else:
             jobs += [(preset, c, "full clip") for c in clips]
             if "homan" in presets:  # the cut clips, unless they are whole (then the full-clip fit serves)
