@@ -138,7 +138,7 @@ def test_spread_rotations_leave_smaller_holes_than_random_ones():
     independent = rot.random_rotations(48, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     torch.testing.assert_close(spread @ spread.transpose(1, 2), torch.eye(3, dtype=torch.float64).expand(48, 3, 3))
     assert torch.linalg.det(spread).sub(1).abs().max() < 1e-9
-    # an ideal covering of SO(3) by 48 balls has radius ~43 degrees; independent samples leave ~75-80
+    # by volume, 48 balls cover SO(3) only from a radius of ~43 degrees; independent samples leave ~75-80
     assert _covering_radius_deg(spread, probes) < 65.0
     assert _covering_radius_deg(independent, probes) > 70.0
     # no two samples closer than independent samples' closest pair, and deterministic given the generator
