@@ -112,6 +112,7 @@ def run_stage(
     optimizer = torch.optim.Adam(groups)
     transfer_at = None if stage.transfer_object_pose_at is None else int(stage.transfer_object_pose_at * stage.iterations)
     bar = tqdm(range(stage.iterations), desc=stage.name, disable=not progress, leave=False)
+    logged: list[tuple[list[str], torch.Tensor]] = []  # per logged step: names, values; read back at the end
     for iteration in bar:
         if iteration == transfer_at and params.hand_orient:
             _transfer(params, data, layers, object_vertices, object_faces, base_scale, settings, optimizer, stage, events, iteration)
@@ -127,9 +128,9 @@ def run_stage(
         if total is None:
             break
         total.backward()
-        finite = bool(torch.isfinite(total)) and all(
-            p.grad is None or bool(torch.isfinite(p.grad).all()) for p in optimized
-        )
+        # one host synchronization per step (a GPU otherwise waits on every check and logged value)
+        checks = [torch.isfinite(total)] + [torch.isfinite(p.grad).all() for p in optimized if p.grad is not None]
+        finite = bool(torch.stack(checks).all())
         if not finite:
             params.load_(saved)
             for group in optimizer.param_groups:
@@ -140,16 +141,19 @@ def run_stage(
             continue
         optimizer.step()
         if iteration % log_every == 0 or iteration == stage.iterations - 1:
-            for name, value in weighted.items():
-                history[name].append(float(value.detach()))
-            history["total"].append(float(total.detach()))
-        if progress:
+            logged.append((list(weighted) + ["total"], torch.stack([v.detach() for v in weighted.values()] + [total.detach()])))
+        if progress and iteration % 10 == 0:
             bar.set_postfix(loss=f"{float(total.detach()):.4g}")
         if callback is not None:
             callback(
                 stage.name, iteration,
                 [out.vertices.detach() for out in state.hand_outputs], state.object_vertices.detach(),
             )
+    if logged:
+        values = iter(torch.cat([row for _, row in logged]).tolist())
+        for names, _ in logged:
+            for name in names:
+                history[name].append(next(values))
     for p in params.all():
         p.requires_grad_(False)
     return history, time.perf_counter() - start
