@@ -151,7 +151,7 @@ class ObjectInitConfig:
             spread hypotheses put the best-IoU track of 10 clips of 12 within 20 degrees of the truth
             (random: 8); full fits of six clips (with a stricter grasp-based track switch) turned an
             upside-down bleach bottle and a mug's handle right, but lost the sugar box (28 -> 61 degrees)
-            and put two hands 1.5-3 cm further off: not the default until that is understood.
+            and put two hands 1.5-3.2 cm further off: not the default until that is understood.
         iterations: Adam steps for every hypothesis at ``resolution``.
         resolution: side of the square region of interest, pixels, for scoring hypotheses.
         refine_top: best tracks (by mean mask IoU) refined at ``refine_resolution``.
