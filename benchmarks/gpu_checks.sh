@@ -9,10 +9,10 @@
 # OUT receives info.txt, bench_fit.jsonl, tests.log, synth.log and records.tgz (the per-clip record.json
 # files of `hofit bench synth`, readable with hoFit.eval.bench). SECONDS (default 450) bounds the whole
 # run: every job is stopped in time, and a bench stopped early keeps the clips it finished. HOMAN_CLIPS
-# (default 0,5,8,10) are the synth-v1 clip indices homan fits, in up to four processes. TESTS (default tests/fit)
-# are the test paths run on the GPU machine. DEFAULT_LEVELS (default 0,2) are the noise levels the default
-# preset fits synth-v1 at (level 2 without its focal error). In step 2 all jobs share the GPU and the CPUs, so its wall times are
-# upper bounds of what one job alone would take.
+# (default 0,5,8,10) are the synth-v1 clip indices homan fits, in up to four processes. TESTS (default
+# tests/fit) are the test paths run on the GPU machine. DEFAULT_LEVELS (default 0,2) are the noise levels
+# the default preset fits synth-v1 at (level 2 without its focal error). In step 2 all jobs share the GPU
+# and the CPUs, so its wall times are upper bounds of what one job alone would take.
 set -u
 out=${1:?usage: benchmarks/gpu_checks.sh OUT [SECONDS] [HOMAN_CLIPS] [TESTS] [DEFAULT_LEVELS]}
 budget=${2:-450}

@@ -112,7 +112,7 @@ def run_stage(
     optimizer = torch.optim.Adam(groups)
     transfer_at = None if stage.transfer_object_pose_at is None else int(stage.transfer_object_pose_at * stage.iterations)
     bar = tqdm(range(stage.iterations), desc=stage.name, disable=not progress, leave=False)
-    logged: list[tuple[list[str], torch.Tensor]] = []  # per logged step: names, values; read back at the end
+    logged: list[torch.Tensor] = []  # per logged step: (terms + 1,) weighted terms and total, read back at the end
     for iteration in bar:
         if iteration == transfer_at and params.hand_orient:
             _transfer(params, data, layers, object_vertices, object_faces, base_scale, settings, optimizer, stage, events, iteration)
@@ -141,7 +141,7 @@ def run_stage(
             continue
         optimizer.step()
         if iteration % log_every == 0 or iteration == stage.iterations - 1:
-            logged.append((list(weighted) + ["total"], torch.stack([v.detach() for v in weighted.values()] + [total.detach()])))
+            logged.append(torch.stack([v.detach() for v in weighted.values()] + [total.detach()]))
         if progress and iteration % 10 == 0:
             bar.set_postfix(loss=f"{float(total.detach()):.4g}")
         if callback is not None:
@@ -149,11 +149,9 @@ def run_stage(
                 stage.name, iteration,
                 [out.vertices.detach() for out in state.hand_outputs], state.object_vertices.detach(),
             )
-    if logged:
-        values = iter(torch.cat([row for _, row in logged]).tolist())
-        for names, _ in logged:
-            for name in names:
-                history[name].append(next(values))
+    if logged:  # the terms present depend on the weights and the clip only: the same at every step
+        for column, name in zip(torch.stack(logged).T.tolist(), list(weighted) + ["total"]):
+            history[name].extend(column)
     for p in params.all():
         p.requires_grad_(False)
     return history, time.perf_counter() - start

@@ -98,6 +98,12 @@ def to_matrix(rotation: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _uniform_quaternions(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """(n, 4) float64 unit quaternions uniform on the 3-sphere (normalised Gaussian 4-vectors)."""
+    quat = torch.randn(n, 4, generator=generator, dtype=torch.float64)
+    return quat / quat.norm(dim=-1, keepdim=True)
+
+
 def random_rotations(
     n: int,
     generator: torch.Generator | None = None,
@@ -108,9 +114,7 @@ def random_rotations(
 
     Uses normalised Gaussian quaternions, which are uniform on the 3-sphere.
     """
-    quat = torch.randn(n, 4, generator=generator, dtype=torch.float64)
-    quat = quat / quat.norm(dim=-1, keepdim=True)
-    return quaternion_to_matrix(quat).to(dtype=dtype, device=device)
+    return quaternion_to_matrix(_uniform_quaternions(n, generator)).to(dtype=dtype, device=device)
 
 
 def spread_rotations(
@@ -127,8 +131,7 @@ def spread_rotations(
     leave some rotations 70-80 degrees from every sample, a farthest-point subset of 48 about 60 (see
     tests/foundation/test_geometry.py). Deterministic given ``generator``.
     """
-    quat = torch.randn(max(pool, 1) * n, 4, generator=generator, dtype=torch.float64)
-    quat = quat / quat.norm(dim=-1, keepdim=True)
+    quat = _uniform_quaternions(max(pool, 1) * n, generator)
     chosen = [0]
     # |q_a . q_b| = cos(angle / 2): the nearest chosen sample has the largest absolute dot product
     nearest = (quat @ quat[0]).abs()
