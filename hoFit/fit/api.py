@@ -220,7 +220,7 @@ def _choose_object_track(
             hand_scales=tuple(config.hand_scales), object_scale=scale,
         )
     score = scores.sum(dim=1)
-    index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin)
+    index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin, config.interaction_min_gain)
     if index != 0:
         events.append(
             f"object init: track {index} chosen over the best-IoU track (IoU {float(obj_init.candidate_scores[index]):.3f} "

@@ -161,9 +161,19 @@ class ObjectInitConfig:
         smoothness: weight of the track's temporal smoothness during the search.
         interaction_iou_margin: among refined tracks whose mean IoU is within this margin of the best, the
             one the initial hand touches best without penetrating wins (0 keeps the best IoU).
+        interaction_min_gain: the hand's score (cm) must beat the best-IoU track's by more than this for
+            another track to win (0: any better score wins). Differences of tenths of a millimetre are
+            within the initial hand's noise: with ``track_depth_factor`` a 0.02 cm difference chose a track
+            that ended 73 degrees off on synth-v1 (README).
         hand_relative: rotation hypotheses are relative to the (first) hand's initial rotation, so that each
             track follows the hand's rotation over the clip (the object is held rigidly); false samples
             object rotations directly (PHOSA/HOMan).
+        track_depth_factor: each track also gets one factor scaling all its translations about the camera
+            centre, so that a track started at the wrong depth (e.g. from a hand whose depth noisy keypoints
+            bias) reaches its mask's depth; false keeps per-frame translations only (HOMan). On synth-v1 at
+            noise level 2 without its focal error (12 clips, 2-core CPU): object translation 3.37 -> 2.47
+            cm, ADD-S 1.68 -> 1.33 cm, joint error 3.72 -> 3.40 cm (means), but the joint error got worse
+            on 7 clips and the symmetry-aware rotation error 61.7 -> 67.8 degrees: off by default (README).
         touching_regions: the interaction score's gap is the mean distance of this many closest hand contact
             regions (fingertip pads, phalanges, palm) to the object surface.
         contact_weight: weight of the initial hand's contact (gap of its closest regions to the surface plus
@@ -185,7 +195,9 @@ class ObjectInitConfig:
     lr: float = 0.01
     smoothness: float = 10.0
     interaction_iou_margin: float = 0.03
+    interaction_min_gain: float = 0.0
     hand_relative: bool = True
+    track_depth_factor: bool = False
     touching_regions: int = 3
     contact_weight: float = 0.02
     hand_scales: list[float] = field(default_factory=lambda: [0.92, 0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08])

@@ -2,9 +2,10 @@
 
 As in PHOSA and HOMan, rotations are sampled uniformly on SO(3) and each is fitted to the occlusion-aware
 object mask. hoFit makes this cheap: every hypothesis is one *track* (its rotation seeds every frame, and
-the frames of a track are optimized together with a smoothness term), the translation of each hypothesis
-and frame starts from a closed form (depth from the template's projected size against the box), all
-tracks are scored at a low resolution in one batch, and only the best few are refined at a higher one.
+the frames of a track are optimized together with a smoothness term, optionally with a shared depth
+factor), the translation of each hypothesis and frame starts from a closed form (depth from the
+template's projected size against the box), all tracks are scored at a low resolution in one batch, and
+only the best few are refined at a higher one.
 The refined tracks are returned best first (by mean mask IoU); the fitter may break near-ties with the
 hand (see `hoFit.fit.interaction_select`).
 """
@@ -108,21 +109,33 @@ class HandContact:
         return self.weight * 100.0 * value.view(N, T)
 
 
+# Adam step size of a track's log depth factor: about 1 % of the depth per step, whatever the clip's length.
+DEPTH_LR = 0.01
+
+
 def _fit_tracks(
     vertices, faces, rot6d, transl, K_roi, target, valid, iterations, lr, smoothness, settings, resolution, base=None,
-    hand: HandContact | None = None,
+    hand: HandContact | None = None, depth_factor: bool = False,
 ):
     """Adam on (N, T) hypotheses; returns refined (rot6d, transl) and per-(N, T) IoU.
 
     ``rot6d`` are rotations relative to ``base`` (T, 3, 3) when given (object rotation = base @ relative),
     so that the smoothness term acts on the relative rotation. Translations are smoothed by their
-    acceleration (the object moves). ``hand`` adds its contact loss."""
+    acceleration (the object moves). ``hand`` adds its contact loss.
+
+    With ``depth_factor``, each track also has one factor scaling all its translations about the camera
+    centre (keeping every frame's projected position): per-frame translations under the smoothness term
+    move a whole track along the viewing rays slowly, so a track that starts at the wrong depth (its
+    hand-relative start inherits the initial hand's depth, which noisy keypoints bias towards the camera)
+    would keep most of that error."""
     from hoFit.render import soft_silhouette
 
     N, T = rot6d.shape[:2]
     rot6d = rot6d.clone().requires_grad_(True)
     transl = transl.clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([{"params": [rot6d], "lr": lr * 10}, {"params": [transl], "lr": lr}])
+    log_depth = torch.zeros(N, 1, 1, dtype=transl.dtype, device=transl.device, requires_grad=depth_factor)
+    groups = [{"params": [rot6d], "lr": lr * 10}, {"params": [transl], "lr": lr}]
+    optimizer = torch.optim.Adam(groups + ([{"params": [log_depth], "lr": DEPTH_LR}] if depth_factor else []))
     K_all = K_roi[None].expand(N, T, 3, 3).reshape(N * T, 3, 3)
     target_all = target[None].expand(N, T, resolution, resolution)
     valid_all = valid[None].expand(N, T, resolution, resolution).to(target.dtype)
@@ -136,13 +149,16 @@ def _fit_tracks(
         posed = vertices[None] @ rotation.transpose(1, 2) + tr.reshape(N * T, 1, 3)
         return soft_silhouette(posed, faces, K_all, (resolution, resolution), settings).view(N, T, resolution, resolution)
 
+    def track(tr):
+        return tr * log_depth.exp()
+
     order = 2 if T > 2 else 1
     for _ in range(iterations):
         optimizer.zero_grad()
-        rendered = render(rot6d, transl)
+        rendered = render(rot6d, track(transl))
         per_item = silhouette_errors(rendered, target_all, valid_all)
         if hand is not None:
-            per_item = per_item + hand.loss(absolute(rot6d), transl)
+            per_item = per_item + hand.loss(absolute(rot6d), track(transl))
         loss = per_item.sum()
         if smoothness > 0 and T > 1:
             loss = loss + smoothness * (
@@ -151,6 +167,7 @@ def _fit_tracks(
         loss.backward()
         optimizer.step()
     with torch.no_grad():
+        transl = track(transl)
         hard = render(rot6d, transl) > 0.5
         truth = target_all > 0.5
         v = valid_all > 0
@@ -259,6 +276,7 @@ def initialize_object(
     rot6d, transl, iou = _fit_tracks(
         vertices, faces, rot6d, transl, K_low, target_low, valid_low,
         config.iterations, config.lr, config.smoothness, settings, config.resolution, base, hand,
+        config.track_depth_factor,
     )
     weight = present.to(dtype)
     scores = (iou * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
@@ -268,6 +286,7 @@ def initialize_object(
     rot6d_top, transl_top, iou_top = _fit_tracks(
         vertices, faces, rot6d[top], transl[top], K_high, target_high, valid_high,
         config.refine_iterations, config.lr * 0.5, config.smoothness, settings, config.refine_resolution, base, hand,
+        config.track_depth_factor,
     )
     refined_scores = (iou_top * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
     order = refined_scores.argsort(descending=True)

@@ -122,8 +122,12 @@ def grasp_gap_and_penetration(
     return gap + penetration
 
 
-def select_track(ious: torch.Tensor, interaction: torch.Tensor, iou_margin: float) -> int:
-    """Index of the track with the best interaction score among those within ``iou_margin`` of the best IoU."""
+def select_track(ious: torch.Tensor, interaction: torch.Tensor, iou_margin: float, min_gain: float = 0.0) -> int:
+    """Index of the track with the best interaction score among those within ``iou_margin`` of the best IoU;
+    the best-IoU track stays unless that score beats its own by more than ``min_gain`` (same unit)."""
     eligible = ious >= ious.max() - iou_margin
     masked = torch.where(eligible, interaction, torch.full_like(interaction, float("inf")))
-    return int(masked.argmin())
+    chosen, best_iou = int(masked.argmin()), int(ious.argmax())
+    if float(interaction[chosen]) >= float(interaction[best_iou]) - min_gain:
+        return best_iou
+    return chosen

@@ -100,6 +100,12 @@ def test_select_track_prefers_contact_among_near_ties_only():
     interaction = torch.tensor([2.0, 1.0, 0.1])
     assert select_track(ious, interaction, 0.03) == 1
     assert select_track(ious, interaction, 0.0) == 0
+    # a switch needs a gain above min_gain over the best-IoU track's score (2.0 - 1.0 = 1.0 cm here)
+    assert select_track(ious, interaction, 0.03, min_gain=0.5) == 1
+    assert select_track(ious, interaction, 0.03, min_gain=1.0) == 0
+    # the best IoU need not come first
+    assert select_track(ious.flip(0), interaction.flip(0), 0.03, min_gain=0.5) == 1
+    assert select_track(ious.flip(0), interaction.flip(0), 0.03, min_gain=1.5) == 2
 
 
 def test_hand_contact_loss_is_zero_for_a_grasp_on_the_surface_and_grows_with_the_gap():
@@ -158,3 +164,73 @@ def test_hand_initialization_reprojects_a_curled_grasp_exactly(curled_grasp_clip
     # curled hand fits the same keypoints from several depths), so the 3D bound is looser.
     assert float(init.keypoint_error.mean()) < 1.0
     assert np.linalg.norm(keypoints - truth, axis=-1).mean() < 0.04
+
+
+def _sphere_track_problem(T: int = 4, resolution: int = 40):
+    """A 5 cm sphere moving at about 0.5 m, seen in square regions: (vertices, faces, true translations
+    (T, 3), K_roi, target, valid) for `_fit_tracks`."""
+    import trimesh
+
+    from hoFit.fit.targets import square_rois
+    from hoFit.render import SilhouetteSettings, soft_silhouette
+
+    mesh = trimesh.creation.icosphere(subdivisions=3, radius=0.05)
+    vertices = torch.as_tensor(mesh.vertices, dtype=torch.float64)
+    faces = torch.as_tensor(mesh.faces, dtype=torch.long)
+    truth = torch.tensor([[0.0, 0.0, 0.5], [0.01, 0.0, 0.51], [0.02, 0.01, 0.52], [0.03, 0.01, 0.53]], dtype=torch.float64)[:T]
+    K = torch.tensor([[500.0, 0.0, 160.0], [0.0, 500.0, 120.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    centre = truth[:, :2] / truth[:, 2:] * 500.0 + torch.tensor([160.0, 120.0], dtype=torch.float64)
+    half = 500.0 * 0.05 / truth[:, 2:]
+    boxes = torch.cat([centre - half, centre + half], dim=-1)
+    _, K_roi = square_rois(boxes, K, 1.3, resolution)
+    target = soft_silhouette(vertices[None] + truth[:, None], faces, K_roi, (resolution, resolution), SilhouetteSettings())
+    return vertices, faces, truth, K_roi, target, torch.ones_like(target, dtype=torch.bool)
+
+
+def _search(problem, start, depth_factor=False, iterations=25):
+    from hoFit.fit.init_object import _fit_tracks
+    from hoFit.render import SilhouetteSettings
+
+    vertices, faces, _, K_roi, target, valid = problem
+    rot6d = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=torch.float64).expand(1, len(start), 6)
+    _, transl, _ = _fit_tracks(
+        vertices, faces, rot6d, start[None], K_roi, target, valid, iterations, 0.01, 10.0, SilhouetteSettings(),
+        target.shape[-1], depth_factor=depth_factor,
+    )
+    return transl[0]
+
+
+def test_object_search_recovers_the_depth_of_a_track_started_too_close():
+    """A track's shared depth factor moves it along the viewing rays as a whole: 25 steps recover a 10 %
+    depth error that per-frame translations under the smoothness term do not."""
+    problem = _sphere_track_problem()
+    truth = problem[2]
+    start = truth * 0.9  # every frame 10 % too close, on its true viewing ray
+    depth_error = lambda transl: float(((transl[:, 2] - truth[:, 2]) / truth[:, 2]).abs().max())
+    assert depth_error(_search(problem, start, depth_factor=True)) < 0.01
+    assert depth_error(_search(problem, start)) > 0.03
+
+
+@pytest.mark.parametrize("depth_factor", [False, True])
+def test_object_search_passes_its_depth_factor_switch_to_the_track_fits(monkeypatch, depth_factor):
+    import hoFit.fit.init_object as init_object
+    from hoFit.fit.config import ObjectInitConfig
+
+    seen = []
+
+    class Fitted(Exception):
+        pass
+
+    def spy(*args, **kwargs):
+        seen.append(args[-1])
+        raise Fitted
+
+    monkeypatch.setattr(init_object, "_fit_tracks", spy)
+    empty = torch.zeros(2, 8, 8)
+    with pytest.raises(Fitted):
+        init_object.initialize_object(
+            torch.rand(4, 3) + torch.tensor([0.0, 0.0, 0.5]), torch.tensor([[0, 1, 2]]), empty, empty > 0,
+            torch.tensor([[0.0, 0.0, 4.0, 4.0]]).expand(2, 4), torch.ones(2, dtype=torch.bool), torch.eye(3),
+            ObjectInitConfig(hypotheses=3, track_depth_factor=depth_factor),
+        )
+    assert seen == [depth_factor]
