@@ -8,8 +8,8 @@ Clips are generated once (exact, noise-free cues) under ``--data-dir`` from fixe
 which is slow on a CPU: it fits only the first ``--homan-clips`` clips cut to their first ``--homan-frames``
 frames, and the default preset fits those same cut clips too (unless they are whole), so that the speed
 ratio compares equal work (the JSON lines say which clip and how many frames). On a GPU (``--device cuda``)
-homan is affordable on whole clips: ``--homan-clips 3 --homan-frames 10``. A line per preset then gives the mean metrics, and a
-last line the speed ratio (homan wall time / default wall time on the shared clips).
+homan is affordable on whole clips: ``--homan-clips 3 --homan-frames 10``. A line per preset then gives the
+mean metrics, and a last line the speed ratio (homan wall time / default wall time on the shared clips).
 
 ``--records FILE`` keeps the per-(preset, clip) lines in a JSON-lines file and reuses a line whose clip and
 full config are unchanged, so that re-running after a change of one preset refits only that preset.

@@ -32,13 +32,13 @@ def wrist_depth_errors(directory: Path, sigma: float, seeds: int, preset: str) -
     clip = synthetic.clip
     config = load_config(preset)
     truth_by_side = {params.side: truth for params, truth in zip(synthetic.hands, clip.ground_truth.hands)}
+    layers = {side: hand_layer_from_config(config.hand, side=side) for side in truth_by_side}
     errors = []
     for seed in range(seeds if sigma > 0 else 1):
         noisy = apply_noise(clip, NoiseConfig(keypoint_sigma_px=sigma), seed=seed) if sigma > 0 else clip
         data = build_fit_data(noisy, config.fit.roi_resolution, config.fit.roi_scale, "cpu")
         for hand in data.hands:
-            truth = truth_by_side[hand.side]
-            layer = hand_layer_from_config(config.hand, side=hand.side)
+            truth, layer = truth_by_side[hand.side], layers[hand.side]
             init = initialize_hand(
                 layer, hand.keypoints, hand.confidence, hand.present, data.K, config.fit.hand_init,
                 config.hand.num_pca_comps, torch.Generator().manual_seed(config.seed),

@@ -133,9 +133,11 @@ def _fit_tracks(
     N, T = rot6d.shape[:2]
     rot6d = rot6d.clone().requires_grad_(True)
     transl = transl.clone().requires_grad_(True)
-    log_depth = torch.zeros(N, 1, 1, dtype=transl.dtype, device=transl.device, requires_grad=depth_factor)
     groups = [{"params": [rot6d], "lr": lr * 10}, {"params": [transl], "lr": lr}]
-    optimizer = torch.optim.Adam(groups + ([{"params": [log_depth], "lr": DEPTH_LR}] if depth_factor else []))
+    if depth_factor:
+        log_depth = torch.zeros(N, 1, 1, dtype=transl.dtype, device=transl.device, requires_grad=True)
+        groups.append({"params": [log_depth], "lr": DEPTH_LR})
+    optimizer = torch.optim.Adam(groups)
     K_all = K_roi[None].expand(N, T, 3, 3).reshape(N * T, 3, 3)
     target_all = target[None].expand(N, T, resolution, resolution)
     valid_all = valid[None].expand(N, T, resolution, resolution).to(target.dtype)
@@ -150,15 +152,15 @@ def _fit_tracks(
         return soft_silhouette(posed, faces, K_all, (resolution, resolution), settings).view(N, T, resolution, resolution)
 
     def track(tr):
-        return tr * log_depth.exp()
+        return tr * log_depth.exp() if depth_factor else tr
 
     order = 2 if T > 2 else 1
     for _ in range(iterations):
         optimizer.zero_grad()
-        rendered = render(rot6d, track(transl))
-        per_item = silhouette_errors(rendered, target_all, valid_all)
+        placed = track(transl)
+        per_item = silhouette_errors(render(rot6d, placed), target_all, valid_all)
         if hand is not None:
-            per_item = per_item + hand.loss(absolute(rot6d), track(transl))
+            per_item = per_item + hand.loss(absolute(rot6d), placed)
         loss = per_item.sum()
         if smoothness > 0 and T > 1:
             loss = loss + smoothness * (
