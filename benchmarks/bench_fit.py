@@ -8,7 +8,8 @@ Clips are generated once (exact, noise-free cues) under ``--data-dir`` from fixe
 which is slow on a CPU: it fits only the first ``--homan-clips`` clips cut to their first ``--homan-frames``
 frames, and the default preset fits those same cut clips too (unless they are whole), so that the speed
 ratio compares equal work (the JSON lines say which clip and how many frames). On a GPU (``--device cuda``)
-homan is affordable on whole clips: ``--homan-clips 3 --homan-frames 10``. A line per preset then gives the
+homan is affordable on whole clips: ``--homan-clips 3 --homan-frames 10``; an untimed fit of two frames by
+each preset first keeps the CUDA start-up costs out of the timings. A line per preset then gives the
 mean metrics, and a last line the speed ratio (homan wall time / default wall time on the shared clips).
 
 ``--records FILE`` keeps the per-(preset, clip) lines in a JSON-lines file and reuses a line whose clip and
@@ -163,6 +164,12 @@ def main() -> int:
                "threads": torch.get_num_threads(), "torch": torch.__version__, "device": args.device}
     if args.device.startswith("cuda"):
         machine["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
+    if args.device.startswith("cuda") and jobs:
+        # Untimed: the first fit in a process pays for the CUDA context, cuBLAS and kernel loading (about 2 s
+        # on an H100), which would otherwise be charged to whichever preset runs first.
+        warm = clips[0].select(list(range(min(2, clips[0].num_frames))))
+        for preset in presets:
+            _fit(preset, warm, "warm-up", args.device)
     rows = []
     for preset, clip, note in jobs:
         fingerprint = _fingerprint(load_config(preset, overrides=[f"device={args.device}"]), clip.name, clip.num_frames)

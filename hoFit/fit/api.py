@@ -92,13 +92,14 @@ def fit_clip(
     if len(clip.hands) > 2:
         raise HoFitError(f"clip '{clip.name}' has {len(clip.hands)} hands; hoFit fits one or two")
 
-    start = time.perf_counter()
+    phase = _PhaseTimer(timings)
+    phase.start("setup")
     template, base_scale = prepare_template(clip, config)
     object_vertices, object_faces = template.to_torch(device=device, dtype=dtype)
     sdf = sdf_grid(template, resolution=fit_cfg.sdf_resolution).to(device=device, dtype=dtype).query
     layers = [hand_layer_from_config(config.hand, side=hand.side).to(device) for hand in clip.hands]
     data = build_fit_data(clip, fit_cfg.roi_resolution, fit_cfg.roi_scale, device, dtype, config.silhouette)
-    timings["setup"] = time.perf_counter() - start
+    phase.stop()
     T = clip.num_frames
     num_pca = config.hand.num_pca_comps
 
@@ -118,7 +119,7 @@ def fit_clip(
     else:
         first_stage = 0
         losses = {}
-        start = time.perf_counter()
+        phase.start("init_hand")
         hand_inits = []
         for hand, layer in zip(data.hands, layers):
             hand_inits.append(
@@ -126,8 +127,8 @@ def fit_clip(
                     layer, hand.keypoints, hand.confidence, hand.present, data.K, fit_cfg.hand_init, num_pca, generator
                 )
             )
-        timings["init_hand"] = time.perf_counter() - start
-        start = time.perf_counter()
+        phase.stop()
+        phase.start("init_object")
         with torch.no_grad():  # the initial hands, posed once for the object search and the track choice
             init_outputs = [
                 layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl)
@@ -146,7 +147,7 @@ def fit_clip(
         rotation, translation = _choose_object_track(
             obj_init, init_outputs, layers, sdf, fit_cfg.object_init, events, base_scale
         )
-        timings["init_object"] = time.perf_counter() - start
+        phase.stop()
         params = FitParameters(
             hand_orient=[h.global_orient.clone() for h in hand_inits],
             hand_pca=[h.articulation.clone() for h in hand_inits],
@@ -168,15 +169,15 @@ def fit_clip(
     for index, stage in enumerate(fit_cfg.stages):
         if index < first_stage:
             continue
+        phase.start(stage.name)
         if "hand_scale" in stage.optimize:
             _size_hands(params, layers, object_vertices, base_scale, sdf, fit_cfg.object_init, events, stage.name)
-        history, seconds = run_stage(
+        losses[stage.name], _ = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
             fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer,
             fit_cfg.smoothness_order, fit_cfg.log_every, progress, callback, events,
         )
-        losses[stage.name] = history
-        timings[stage.name] = seconds
+        phase.stop()
 
     result = _build_result(clip, config, params, layers, object_vertices, object_faces, base_scale, template, hand_missing, data)
     result.losses = losses
@@ -185,6 +186,24 @@ def fit_clip(
     for event in events:
         logger.info(event)
     return result
+
+
+class _PhaseTimer:
+    """Wall time of the fit's phases into ``timings`` (seconds), each phase also a ``torch.profiler`` range
+    named ``hofit.<phase>`` so that a profile can be split by phase (benchmarks/profile_fit.py)."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+        self._name: str | None = None
+
+    def start(self, name: str) -> None:
+        self._name, self._start = name, time.perf_counter()
+        self._range = torch.profiler.record_function(f"hofit.{name}")
+        self._range.__enter__()
+
+    def stop(self) -> None:
+        self._range.__exit__(None, None, None)
+        self.timings[self._name] = time.perf_counter() - self._start
 
 
 def _hand_contact(out, layer, sdf, config, scale: float = 1.0):

@@ -122,6 +122,9 @@ class HandInitConfig:
             the viewpoint; on 4-frame clips it was measured to hurt).
         pca_prior, joint_limits: weights of the articulation priors against the mean normalised keypoint
             error (the stages weigh the same error 50x: 0.004 / 50 there is 8e-5 here).
+        cuda_graphs: on a CUDA device, each Adam loop above captures one step as a CUDA graph and replays it
+            (the same arithmetic with one launch per step instead of hundreds: the loops are otherwise bound
+            by the host); false runs them eagerly, as on a CPU (see `hoFit.fit.steps`).
     """
 
     rotation_hypotheses: int = 24
@@ -137,6 +140,7 @@ class HandInitConfig:
     temporal_min_frames: int = 8
     pca_prior: float = 8e-5
     joint_limits: float = 0.02
+    cuda_graphs: bool = True
 
 
 @dataclass

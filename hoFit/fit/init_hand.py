@@ -19,6 +19,7 @@ import torch
 from hoFit.fit.config import HandInitConfig
 from hoFit.fit.losses.image import gmof
 from hoFit.fit.losses.priors import joint_limit_violation
+from hoFit.fit.steps import adam_steps
 from hoFit.fit.temporal import fill_missing, gaussian_smooth
 from hoFit.geometry.cameras import project_points
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix
@@ -149,17 +150,18 @@ def initialize_hand(
     transl = transl0.clone().requires_grad_(True)
     pca_h = torch.zeros(N * H, num_pca_comps, dtype=dtype, device=device, requires_grad=True)
     rep_scale = box_size.repeat_interleave(H, 0)
-    optimizer = torch.optim.Adam(
-        [{"params": [orient6d, pca_h], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}]
-    )
     rep_betas = betas.expand(N * H, -1)
-    for _ in range(config.rigid_iterations):
-        optimizer.zero_grad()
+
+    def rigid_loss():
         per_hyp = _hypothesis_losses(
             layer, orient6d, pca_h, rep_betas, transl, K, rep_target, rep_weights, rep_scale, config.robust_sigma
         )
-        (per_hyp.sum() + 1e-3 * pca_h.pow(2).sum()).backward()
-        optimizer.step()
+        return per_hyp.sum() + 1e-3 * pca_h.pow(2).sum()
+
+    adam_steps(
+        rigid_loss, [{"params": [orient6d, pca_h], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}],
+        config.rigid_iterations, config.cuda_graphs,
+    )
     with torch.no_grad():
         per_hyp = _hypothesis_losses(
             layer, orient6d, pca_h, rep_betas, transl, K, rep_target, rep_weights, rep_scale, config.robust_sigma
@@ -172,9 +174,6 @@ def initialize_hand(
     pca = pca_h.detach()[best].clone().requires_grad_(True)
 
     # Articulation refinement of the best A hypotheses of every frame; the lowest final loss wins.
-    optimizer = torch.optim.Adam(
-        [{"params": [orient_best, pca], "lr": config.lr}, {"params": [transl_best], "lr": config.lr * 0.1}]
-    )
     frame_betas = betas.expand(N * A, -1)
     frame_target, frame_weights = target.repeat_interleave(A, 0), weights.repeat_interleave(A, 0)
     frame_scale = box_size.repeat_interleave(A, 0)
@@ -186,10 +185,11 @@ def initialize_hand(
         )
         return per_item + _articulation_prior(layer, pca, config)
 
-    for _ in range(config.iterations):
-        optimizer.zero_grad()
-        articulated_losses().sum().backward()
-        optimizer.step()
+    adam_steps(
+        lambda: articulated_losses().sum(),
+        [{"params": [orient_best, pca], "lr": config.lr}, {"params": [transl_best], "lr": config.lr * 0.1}],
+        config.iterations, config.cuda_graphs,
+    )
 
     with torch.no_grad():
         choice = articulated_losses().view(N, A).argmin(dim=1) + torch.arange(N, device=device) * A
@@ -236,19 +236,21 @@ def _temporal_articulation(layer, orient6d, pca, transl, betas, K, target, weigh
     orient6d = orient6d.detach().clone().requires_grad_(True)
     transl = transl.detach().clone().requires_grad_(True)
     articulation = pca.detach().mean(dim=0, keepdim=True).expand(N, -1).clone().requires_grad_(True)
-    optimizer = torch.optim.Adam(
-        [{"params": [orient6d, articulation], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}]
-    )
     frame_betas = betas.expand(N, -1)
-    for _ in range(config.temporal_iterations):
-        optimizer.zero_grad()
+
+    def temporal_loss():
         per_frame = _hypothesis_losses(
             layer, orient6d, articulation, frame_betas, transl, K, target, weights, box_size, config.robust_sigma
         )
         per_frame = per_frame + _articulation_prior(layer, articulation, config)
         change = torch.diff(articulation, dim=0).pow(2).sum(-1).mean()
-        (per_frame.mean() + config.articulation_smoothness * change).backward()
-        optimizer.step()
+        return per_frame.mean() + config.articulation_smoothness * change
+
+    adam_steps(
+        temporal_loss,
+        [{"params": [orient6d, articulation], "lr": config.lr}, {"params": [transl], "lr": config.lr * 0.1}],
+        config.temporal_iterations, config.cuda_graphs,
+    )
     return orient6d.detach(), articulation.detach(), transl.detach()
 
 

@@ -13,6 +13,8 @@ the device and dtype of its inputs. Conventions are MANO's (and smplx's):
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 __all__ = [
@@ -73,9 +75,9 @@ def rigid_transforms(
             skinning blends).
     """
     batch, num_joints = rot_mats.shape[:2]
-    parent_list = [int(p) for p in (parents.tolist() if isinstance(parents, torch.Tensor) else parents)]
+    parent_list = tuple(int(p) for p in (parents.tolist() if isinstance(parents, torch.Tensor) else parents))
     rel_joints = joints.clone()
-    rel_joints[:, 1:] = joints[:, 1:] - joints[:, parent_list[1:]]
+    rel_joints[:, 1:] = joints[:, 1:] - joints.index_select(1, _parent_index(parent_list, joints.device))
     local = torch.zeros(batch, num_joints, 4, 4, dtype=rot_mats.dtype, device=rot_mats.device)
     local[:, :, :3, :3] = rot_mats
     local[:, :, :3, 3] = rel_joints
@@ -90,6 +92,15 @@ def rigid_transforms(
     transforms = world.clone()
     transforms[:, :, :3, 3] = posed_joints - offset
     return posed_joints, transforms
+
+
+@functools.lru_cache(maxsize=16)
+def _parent_index(parents: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """(J-1,) parents of joints 1..J-1 as a tensor on ``device``, made once: indexing with a Python list would
+    copy it from the host at every call, which a CUDA graph cannot capture (`hoFit.fit.steps`)."""
+    if not parents or parents[0] != -1 or any(not 0 <= p < j for j, p in enumerate(parents) if j > 0):
+        raise ValueError(f"parents: expected parents[0] = -1 and each parent listed before its children, got {list(parents)}")
+    return torch.tensor(parents[1:], dtype=torch.long, device=device)
 
 
 def skin_vertices(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
