@@ -24,7 +24,7 @@ from hoFit.fit.handedness import merge_mislabeled_hands
 from hoFit.fit.init_hand import initialize_hand
 from hoFit.fit.init_object import initialize_object
 from hoFit.fit.optimize import run_stage
-from hoFit.fit.problem import FitParameters, build_fit_data, pose_scene
+from hoFit.fit.problem import FitParameters, build_fit_data, pose_scene, scale_hand_output
 from hoFit.fit.result import FitResult, HandTrack, ObjectTrack
 from hoFit.geometry.rotations import matrix_to_axis_angle, matrix_to_rotation_6d, rotation_6d_to_matrix, to_matrix
 from hoFit.utils.device import resolve_device
@@ -129,9 +129,15 @@ def fit_clip(
             )
         phase.stop()
         phase.start("init_object")
+        for i, h in enumerate(hand_inits):
+            if h.size_factor != 1.0:
+                events.append(f"hand {i}: size factor {h.size_factor:.3f} undoes the keypoint noise's depth bias")
         with torch.no_grad():  # the initial hands, posed once for the object search and the track choice
             init_outputs = [
-                layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl)
+                scale_hand_output(
+                    layer(global_orient=h.global_orient, articulation=h.articulation, transl=h.transl),
+                    torch.tensor(h.size_factor, device=device, dtype=dtype),
+                )
                 for layer, h in zip(layers, hand_inits)
             ]
         holding = wrist = None
@@ -156,7 +162,7 @@ def fit_clip(
             object_rot=matrix_to_rotation_6d(rotation).clone(),
             object_transl=translation.clone(),
             object_log_scale=torch.zeros(1, device=device, dtype=dtype),
-            hand_log_scale=[torch.zeros(1, device=device, dtype=dtype) for _ in hand_inits],
+            hand_log_scale=[torch.full((1,), math.log(h.size_factor), device=device, dtype=dtype) for h in hand_inits],
         )
         hand_missing = [h.missing for h in hand_inits]
         for i, h in enumerate(hand_inits):

@@ -122,6 +122,10 @@ class HandInitConfig:
             the viewpoint; on 4-frame clips it was measured to hurt).
         pca_prior, joint_limits: weights of the articulation priors against the mean normalised keypoint
             error (the stages weigh the same error 50x: 0.004 / 50 there is 8e-5 here).
+        noise_debias_samples: simulated noisy keypoint sets with which the initialization measures how much
+            the keypoints' noise moves the hand's depth, and undoes it with a size factor about the camera
+            centre (a parametric bootstrap, `hoFit.fit.init_hand.noise_depth_factor`; each set costs one more
+            initialization); 0 disables.
         cuda_graphs: on a CUDA device, each Adam loop above captures one step as a CUDA graph and replays it
             (the same arithmetic with one launch per step instead of hundreds: the loops are otherwise bound
             by the host); false runs them eagerly, as on a CPU (see `hoFit.fit.steps`).
@@ -140,6 +144,7 @@ class HandInitConfig:
     temporal_min_frames: int = 8
     pca_prior: float = 8e-5
     joint_limits: float = 0.02
+    noise_debias_samples: int = 0
     cuda_graphs: bool = True
 
 

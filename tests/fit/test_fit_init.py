@@ -234,3 +234,69 @@ def test_object_search_passes_its_depth_factor_switch_to_the_track_fits(monkeypa
             ObjectInitConfig(hypotheses=3, track_depth_factor=depth_factor),
         )
     assert seen == [depth_factor]
+
+
+def _hand_and_projection(T: int = 3):
+    """A posed hand (layer, its init, its keypoints projected exactly) for noise_depth_factor."""
+    from hoFit.fit.config import HandInitConfig
+    from hoFit.fit.init_hand import HandInit
+    from hoFit.geometry.cameras import project_points
+    from hoFit.geometry.rotations import matrix_to_rotation_6d
+    from hoFit.models.hand.layer import create_hand_layer
+
+    layer = create_hand_layer("openhand", side="right", num_pca_comps=45)
+    orient = torch.tensor([[0.3, -0.2, 0.1], [0.35, -0.2, 0.1], [0.4, -0.15, 0.1]])[:T]
+    init = HandInit(
+        global_orient=matrix_to_rotation_6d(axis_angle_to_matrix(orient)), articulation=torch.zeros(T, 45),
+        transl=torch.tensor([0.0, 0.0, 0.5]).repeat(T, 1), betas=torch.zeros(10), missing=torch.zeros(T, dtype=torch.bool),
+        keypoint_error=torch.zeros(T),
+    )
+    K = torch.tensor([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
+    with torch.no_grad():
+        posed = layer(global_orient=init.global_orient, articulation=init.articulation, transl=init.transl).keypoints
+    config = HandInitConfig(rotation_hypotheses=4, rigid_iterations=5, iterations=5, temporal_iterations=0,
+                            noise_debias_samples=2)
+    return layer, init, posed, project_points(posed, K), K, config
+
+
+@pytest.mark.parametrize("refit_depth_ratio, expected", [(1.04, 1 / 1.04), (0.97, 1 / 0.97), (1.2, 0.9), (0.8, 1.1)])
+def test_noise_depth_factor_inverts_the_refits_depth_ratio(monkeypatch, refit_depth_ratio, expected):
+    import dataclasses
+
+    import hoFit.fit.init_hand as init_hand
+
+    layer, init, posed, projected, K, config = _hand_and_projection()
+    keypoints = projected + torch.tensor([2.0, -1.0])  # a 2.2 px residual: the bootstrap runs
+    calls = []
+
+    def refit(layer_, keypoints_, confidence_, present_, K_, config_, num_pca_, generator_):
+        calls.append((keypoints_.clone(), config_.noise_debias_samples))
+        # a refit that places every wrist refit_depth_ratio times as deep
+        return dataclasses.replace(init, transl=_scaled_transl(layer, init, refit_depth_ratio))
+
+    monkeypatch.setattr(init_hand, "initialize_hand", refit)
+    T = posed.shape[0]
+    factor = init_hand.noise_depth_factor(
+        layer, init, keypoints, torch.ones(T, 21), torch.ones(T, dtype=torch.bool), K, config, 45, seed=0
+    )
+    assert factor == pytest.approx(expected, rel=1e-5)
+    assert len(calls) == 2 and all(samples == 0 for _, samples in calls)  # refits never recurse
+    # simulated sets: the fit's projection plus noise of the residual's size (2.2 px per point: about 1.9 per axis)
+    scatter = torch.stack([k - projected for k, _ in calls]).std()
+    assert 1.2 < float(scatter) < 2.6
+
+
+def _scaled_transl(layer, init, ratio):
+    """init.transl moved so that each frame's wrist lies ``ratio`` times as deep (same rotation and pose)."""
+    with torch.no_grad():
+        wrist = layer(global_orient=init.global_orient, articulation=init.articulation, transl=init.transl).keypoints[:, 0]
+    return init.transl + wrist * (ratio - 1.0)
+
+
+def test_noise_depth_factor_is_one_for_exact_keypoints():
+    from hoFit.fit.init_hand import noise_depth_factor
+
+    layer, init, _, projected, K, config = _hand_and_projection()
+    T = projected.shape[0]
+    factor = noise_depth_factor(layer, init, projected, torch.ones(T, 21), torch.ones(T, dtype=torch.bool), K, config, 45, 0)
+    assert factor == 1.0  # no residual: nothing to simulate
