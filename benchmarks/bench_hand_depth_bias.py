@@ -7,8 +7,7 @@ Each clip is a synthetic clip directory (``hofit synth --set synth-v1 --out DATA
 keypoints get ``--sigma`` pixels of Gaussian noise (nothing else), the hands are initialized from them
 alone (`hoFit.fit.init_hand.initialize_hand`, the default preset's settings) and the wrist's depth is
 compared with the truth (after the initialization's size factor, see ``noise_debias_samples``): negative
-means too close to the camera. ``--sigma 0`` measures the noise-free
-baseline.
+means too close to the camera. ``--sigma 0`` measures the noise-free baseline.
 """
 
 from __future__ import annotations
@@ -65,7 +64,8 @@ def main() -> int:
     for directory in args.clips:
         errors = wrist_depth_errors(directory, args.sigma, args.seeds, args.preset, args.overrides)
         print(json.dumps({
-            "clip": directory.name, "sigma_px": args.sigma, "overrides": args.overrides, "wrist_depth_error_cm": round(float(np.mean(errors)), 3),
+            "clip": directory.name, "sigma_px": args.sigma, "overrides": args.overrides,
+            "wrist_depth_error_cm": round(float(np.mean(errors)), 3),
             "per_seed_and_hand_cm": [round(e, 3) for e in errors], "torch_threads": torch.get_num_threads(),
         }))
     return 0

@@ -128,10 +128,10 @@ def fit_clip(
                 )
             )
         phase.stop()
-        phase.start("init_object")
         for i, h in enumerate(hand_inits):
             if h.size_factor != 1.0:
                 events.append(f"hand {i}: size factor {h.size_factor:.3f} undoes the keypoint noise's depth bias")
+        phase.start("init_object")
         with torch.no_grad():  # the initial hands, posed once for the object search and the track choice
             init_outputs = [
                 scale_hand_output(

@@ -67,4 +67,3 @@ def adam_steps(
         return
     for _ in range(iterations - WARMUP_STEPS):
         graph.replay()
-

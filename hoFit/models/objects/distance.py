@@ -23,11 +23,11 @@ __all__ = ["MeshProximity", "mesh_proximity", "point_mesh_distance", "winding_nu
 # one chunk instead of tens, each of which costs a hundred kernel launches from the host.
 _PAIRS_PER_CHUNK = 1 << 20
 _PAIRS_PER_CHUNK_GPU = 1 << 24
+_EPS = 1e-30
 
 
 def _pairs_per_chunk(device: torch.device) -> int:
     return _PAIRS_PER_CHUNK_GPU if device.type == "cuda" else _PAIRS_PER_CHUNK
-_EPS = 1e-30
 
 
 @dataclass
