@@ -126,6 +126,10 @@ class HandInitConfig:
             the keypoints' noise moves the hand's depth, and undoes it with a size factor about the camera
             centre (a parametric bootstrap, `hoFit.fit.init_hand.noise_depth_factor`; each set costs one more
             initialization); 0 disables.
+        noise_debias_min_px: the correction runs only where the keypoints' noise, estimated from the fit's
+            residuals (pixels per axis), is at least this. With exact cues synth-v1's hands leave 0.8-0.9 px
+            (the hand model's mismatch), and refits then measure the optimizer's own scatter (size factors of
+            0.98-1.02 that, applied, made the joint error worse); at noise level 2 (5 px) they leave 4.4-5.0.
         cuda_graphs: on a CUDA device, each Adam loop above captures one step as a CUDA graph and replays it
             (the same arithmetic with one launch per step instead of hundreds: the loops are otherwise bound
             by the host); false runs them eagerly, as on a CPU (see `hoFit.fit.steps`).
@@ -145,6 +149,7 @@ class HandInitConfig:
     pca_prior: float = 8e-5
     joint_limits: float = 0.02
     noise_debias_samples: int = 0
+    noise_debias_min_px: float = 3.0
     cuda_graphs: bool = True
 
 

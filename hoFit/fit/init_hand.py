@@ -245,6 +245,8 @@ def noise_depth_factor(
     added ``config.noise_debias_samples`` times, and each simulated set is fitted again exactly as the
     observed one was. The median ratio over frames of the refitted to the fitted wrist depth, averaged over
     the samples, measures how much the noise moves the depth; its inverse (clamped to [0.9, 1.1]) is returned.
+    Below ``config.noise_debias_min_px`` of estimated noise it returns 1: the refits would then measure the
+    optimizer's own scatter rather than a bias of the noise.
 
     Args:
         init: the fit to the observed keypoints (T frames); keypoints (T, 21, 2), confidence (T, 21),
@@ -260,7 +262,7 @@ def noise_depth_factor(
         known = weights > 0
         residual = (projected - torch.nan_to_num(keypoints[frames])).norm(dim=-1)[known]
     sigma = float(residual.median()) / RAYLEIGH_MEDIAN if residual.numel() else 0.0
-    if sigma <= 0.0:
+    if sigma <= 0.0 or sigma < config.noise_debias_min_px:
         return 1.0
     refit_config = dataclasses.replace(config, noise_debias_samples=0)
     noise_generator = torch.Generator().manual_seed(seed + 1)

@@ -266,7 +266,7 @@ def test_noise_depth_factor_inverts_the_refits_depth_ratio(monkeypatch, refit_de
     import hoFit.fit.init_hand as init_hand
 
     layer, init, posed, projected, K, config = _hand_and_projection()
-    keypoints = projected + torch.tensor([2.0, -1.0])  # a 2.2 px residual: the bootstrap runs
+    keypoints = projected + torch.tensor([4.0, -2.0])  # a 4.5 px residual (3.8 per axis): the bootstrap runs
     calls = []
 
     def refit(layer_, keypoints_, confidence_, present_, K_, config_, num_pca_, generator_):
@@ -281,9 +281,9 @@ def test_noise_depth_factor_inverts_the_refits_depth_ratio(monkeypatch, refit_de
     )
     assert factor == pytest.approx(expected, rel=1e-5)
     assert len(calls) == 2 and all(samples == 0 for _, samples in calls)  # refits never recurse
-    # simulated sets: the fit's projection plus noise of the residual's size (2.2 px per point: about 1.9 per axis)
+    # simulated sets: the fit's projection plus noise of the residual's size (3.8 px per axis)
     scatter = torch.stack([k - projected for k, _ in calls]).std()
-    assert 1.2 < float(scatter) < 2.6
+    assert 3.0 < float(scatter) < 4.6
 
 
 def _scaled_transl(layer, init, ratio):
@@ -291,6 +291,19 @@ def _scaled_transl(layer, init, ratio):
     with torch.no_grad():
         wrist = layer(global_orient=init.global_orient, articulation=init.articulation, transl=init.transl).keypoints[:, 0]
     return init.transl + wrist * (ratio - 1.0)
+
+
+def test_noise_depth_factor_is_one_below_its_noise_floor(monkeypatch):
+    import hoFit.fit.init_hand as init_hand
+
+    layer, init, _, projected, K, config = _hand_and_projection()
+    monkeypatch.setattr(init_hand, "initialize_hand", lambda *args: pytest.fail("refitted below the noise floor"))
+    T = projected.shape[0]
+    keypoints = projected + torch.tensor([2.0, -1.0])  # 2.2 px: 1.9 px per axis, under the 3 px floor
+    factor = init_hand.noise_depth_factor(
+        layer, init, keypoints, torch.ones(T, 21), torch.ones(T, dtype=torch.bool), K, config, 45, 0
+    )
+    assert factor == 1.0
 
 
 def test_noise_depth_factor_is_one_for_exact_keypoints():
