@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("--size", default="240x320", help="HEIGHTxWIDTH pixels")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, as for hofit fit (repeatable)")
-    parser.add_argument("--repeat", type=int, default=1, help="unprofiled fits timed after the profiled one")
+    parser.add_argument("--repeat", type=int, default=1, help="timed fits, without the profiler (after the warm-up)")
     parser.add_argument("--no-profile", action="store_true", help="only the timed fits (the profiler is slow)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--threads", type=int, default=1)
