@@ -178,7 +178,7 @@ def fit_clip(
         phase.start(stage.name)
         if "hand_scale" in stage.optimize:
             _size_hands(params, layers, object_vertices, base_scale, sdf, fit_cfg.object_init, events, stage.name)
-        losses[stage.name], _ = run_stage(
+        losses[stage.name] = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
             fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer,
             fit_cfg.smoothness_order, fit_cfg.log_every, progress, callback, events,

@@ -8,7 +8,6 @@ back to their previous values, the learning rate is halved, and the event is log
 from __future__ import annotations
 
 import logging
-import time
 from typing import Callable
 
 import torch
@@ -91,12 +90,11 @@ def run_stage(
     progress: bool = True,
     callback: Callable | None = None,
     events: list[str] | None = None,
-) -> tuple[dict[str, list[float]], float]:
+) -> dict[str, list[float]]:
     """Run one stage in place on ``params``.
 
     Returns:
-        (history, seconds): per-term weighted loss values every ``log_every`` iterations ("total"
-        included), and the stage's wall time.
+        history: per-term weighted loss values every ``log_every`` iterations ("total" included).
     """
     events = events if events is not None else []
     weights = {name: w for name, w in stage.weights.items() if w > 0}
@@ -105,10 +103,9 @@ def run_stage(
     optimized = [p for g in groups for p in g["params"]]
     for p in params.all():
         p.requires_grad_(any(p is q for q in optimized))
-    start = time.perf_counter()
     _canonicalize_rotations(params)
     if stage.iterations == 0 or not groups:
-        return history, 0.0
+        return history
     optimizer = torch.optim.Adam(groups)
     transfer_at = None if stage.transfer_object_pose_at is None else int(stage.transfer_object_pose_at * stage.iterations)
     bar = tqdm(range(stage.iterations), desc=stage.name, disable=not progress, leave=False)
@@ -154,4 +151,4 @@ def run_stage(
             history[name].extend(column)
     for p in params.all():
         p.requires_grad_(False)
-    return history, time.perf_counter() - start
+    return history
