@@ -255,36 +255,47 @@ def _choose_object_track(
     return obj_init.candidate_rotations[index], obj_init.candidate_translations[index]
 
 
-# A hand whose best size still leaves its grasp this far from the object (gap plus penetration, cm) is not
-# holding it (e.g. the free hand of two): it keeps its size.
+# A grasp whose gap plus penetration (cm) is within this reach holds the object; a hand that is farther at
+# every size tried (e.g. the free hand of two) keeps its size.
 SIZING_REACH_CM = 1.0
 
 
 def _size_hands(params: FitParameters, layers, object_vertices, base_scale: float, sdf, config, events, where: str) -> None:
     """Multiply each hand's size factor (in place) by the factor among ``config.hand_scales`` with which it
     holds the object of ``params`` best (gap of its closest contact regions plus penetration, as in the
-    track choice), unless even that grasp is more than `SIZING_REACH_CM` away. Run before a stage that
-    optimizes the sizes: the object is then fitted to its mask, and contact and collision, which reach a few
-    millimetres, refine from the nearest grasp."""
-    from hoFit.fit.interaction_select import interaction_score
+    track choice). A hand that holds it at none of them (within `SIZING_REACH_CM`) takes the factor of
+    ``config.far_hand_scales`` closest to 1 with which it does, or else keeps its size. Run before a stage
+    that optimizes the sizes: the object is then fitted to its mask, and contact and collision, which reach
+    a few millimetres, refine from the nearest grasp."""
+    from hoFit.fit.interaction_select import grasp_scores
 
     if len(config.hand_scales) < 2 or not params.hand_log_scale:
         return
+    near = tuple(config.hand_scales)
+    # the farther factors in order of the size change they make, so that the first grasp found is the nearest
+    far = tuple(sorted(config.far_hand_scales, key=lambda s: abs(math.log(s))))
     with torch.no_grad():
         state = pose_scene(params, layers, object_vertices, base_scale)
         contact, hand, regions = _grasp_points(layers, state.hand_outputs)
-        scores, factors = interaction_score(
+        scores = grasp_scores(
             contact, hand, sdf, state.object_rotation[None], state.object_translation[None],
             contact_regions=regions, touching_regions=config.touching_regions,
-            hand_scales=tuple(config.hand_scales), object_scale=float(state.object_scale),
-        )
+            hand_scales=near + far, object_scale=float(state.object_scale),
+        )[0]  # (hands, scales)
         notes = []
-        for log_scale, score, factor in zip(params.hand_log_scale, scores[0].tolist(), factors[0].tolist()):
-            if score <= SIZING_REACH_CM:
-                log_scale.add_(math.log(factor))
-                notes.append(f"{float(log_scale.exp()):.3f} (grasp {score:.2f} cm)")
+        for log_scale, row in zip(params.hand_log_scale, scores):
+            best, index = row[: len(near)].min(dim=0)
+            holding = (row[len(near):] <= SIZING_REACH_CM).nonzero()
+            if float(best) <= SIZING_REACH_CM:
+                factor, score, how = near[int(index)], float(best), ""
+            elif len(holding):
+                index = len(near) + int(holding[0])
+                factor, score, how = (near + far)[index], float(row[index]), f", reached from {float(best):.2f} cm"
             else:
-                notes.append(f"{float(log_scale.exp()):.3f} kept (grasp {score:.2f} cm: not holding)")
+                notes.append(f"{float(log_scale.exp()):.3f} kept (grasp {float(best):.2f} cm: not holding)")
+                continue
+            log_scale.add_(math.log(factor))
+            notes.append(f"{float(log_scale.exp()):.3f} (grasp {score:.2f} cm{how})")
     events.append(f"{where}: hand size factors " + ", ".join(notes))
 
 

@@ -128,9 +128,9 @@ class HandInitConfig:
             initialization); 0 disables. With 2 on synth-v1 at noise level 2 the mean joint error went
             3.72 -> 3.44 cm, but 6 of the 12 clips got worse (README), hence off by default.
         noise_debias_min_px: the correction runs only where the keypoints' noise, estimated from the fit's
-            residuals (pixels per axis), is at least this. With exact cues synth-v1's hands leave 0.8-0.9 px
+            residuals (pixels per axis), is at least this. With exact cues synth-v1's hands leave 0.5-1.1 px
             (the hand model's mismatch), and refits then measure the optimizer's own scatter (size factors of
-            0.98-1.02 that, applied, made the joint error worse); at noise level 2 (5 px) they leave 4.4-5.0.
+            0.98-1.02 that, applied, made the joint error worse); at noise level 2 (5 px) they leave 4.5-5.9.
         cuda_graphs: on a CUDA device, each Adam loop above captures one step as a CUDA graph and replays it
             (the same arithmetic with one launch per step instead of hundreds: the loops are otherwise bound
             by the host); false runs them eagerly, as on a CPU (see `hoFit.fit.steps`).
@@ -198,6 +198,10 @@ class ObjectInitConfig:
             (its depth from keypoints is uncertain by the unknown hand size); (1.0,) disables the search.
             Before a stage that optimizes ``hand_scale``, each hand's size factor is also multiplied by the
             one of these that holds the fitted object best.
+        far_hand_scales: factors tried, smallest size change first, for a hand that holds the fitted object
+            at none of ``hand_scales`` before a stage that optimizes ``hand_scale``: the first with which it
+            does is applied. A hand whose palm the object hides is often fitted 10-15 % too far or too
+            near (its foreshortening is ambiguous); [] keeps such a hand's size (it may be a free hand).
     """
 
     hypotheses: int = 48
@@ -216,6 +220,17 @@ class ObjectInitConfig:
     touching_regions: int = 3
     contact_weight: float = 0.02
     hand_scales: list[float] = field(default_factory=lambda: [0.92, 0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08])
+    far_hand_scales: list[float] = field(
+        default_factory=lambda: [0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 1.1, 1.12, 1.14, 1.16, 1.18, 1.2, 1.22, 1.24]
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("hand_scales", "far_hand_scales"):
+            bad = [s for s in getattr(self, name) if not s > 0]
+            if bad:
+                raise HoFitError(f"fit.object_init.{name}: size factors must be > 0, got {bad[0]}")
+        if not self.hand_scales:
+            raise HoFitError("fit.object_init.hand_scales: expected at least one factor ([1.0] disables the search)")
 
 
 def _default_stages() -> list[StageConfig]:

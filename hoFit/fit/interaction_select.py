@@ -17,7 +17,7 @@ import torch
 
 from hoFit.fit.losses import object_signed_distance
 
-__all__ = ["contact_regions", "grasp_gap_and_penetration", "interaction_score", "select_track"]
+__all__ = ["contact_regions", "grasp_gap_and_penetration", "grasp_scores", "interaction_score", "select_track"]
 
 
 def contact_regions(layer) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,6 +28,52 @@ def contact_regions(layer) -> tuple[torch.Tensor, torch.Tensor]:
         ids.append(vertex_ids)
         regions.append(torch.full_like(vertex_ids, index))
     return torch.cat(ids), torch.cat(regions)
+
+
+def grasp_scores(
+    contact_points: list[torch.Tensor],
+    hand_points: list[torch.Tensor],
+    sdf,
+    rotations: torch.Tensor,
+    translations: torch.Tensor,
+    contact_regions: list[torch.Tensor] | None = None,
+    touching_regions: int = 3,
+    hand_scales: tuple[float, ...] = (1.0,),
+    object_scale: float = 1.0,
+) -> torch.Tensor:
+    """How badly each hand, scaled by each factor, holds each candidate track: (K, H, S) centimetres.
+
+    Args:
+        contact_points: per hand, (T, C, 3) camera-frame contact-region vertices.
+        hand_points: per hand, (T, V, 3) all hand vertices.
+        sdf: template-frame signed distance (negative inside), metres.
+        rotations: (K, T, 3, 3). translations: (K, T, 3).
+        contact_regions: per hand, (C,) long region index of each contact vertex (e.g. fingertip pads,
+            palm), or None (then the gap is the median contact-vertex distance).
+        touching_regions: a grasp touches the object with at least this many regions.
+        hand_scales: (S,) factors scaling each hand about the camera centre (which keeps its projection).
+        object_scale: the object's metric scale relative to the template of ``sdf``.
+
+    Returns:
+        (K, H, S): the mean over frames of (gap + penetration), where gap is the mean of the
+        ``touching_regions`` smallest region-to-surface distances (a region's distance is its closest
+        vertex's |signed distance|, clipped at 5 cm) -- without regions, the median contact-vertex
+        distance -- and penetration is the mean depth of the penetrating hand vertices.
+    """
+    K, T = rotations.shape[:2]
+    flat_r = rotations.reshape(K * T, 3, 3)
+    flat_t = translations.reshape(K * T, 3)
+    scores = rotations.new_empty((K, len(contact_points), len(hand_scales)))
+    for h, (contact, hand) in enumerate(zip(contact_points, hand_points)):
+        regions = None if contact_regions is None else contact_regions[h]
+        for i, s in enumerate(hand_scales):
+            contact_k = (contact * s)[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
+            hand_k = (hand * s)[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
+            value = grasp_gap_and_penetration(
+                contact_k, hand_k, sdf, flat_r, flat_t, object_scale, regions, touching_regions
+            )
+            scores[:, h, i] = 100.0 * value.view(K, T).mean(dim=1)
+    return scores
 
 
 def interaction_score(
@@ -41,45 +87,20 @@ def interaction_score(
     hand_scales: tuple[float, ...] = (1.0,),
     object_scale: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hand-object consistency of candidate tracks, in centimetres (lower is better).
-
-    Args:
-        contact_points: per hand, (T, C, 3) camera-frame contact-region vertices.
-        hand_points: per hand, (T, V, 3) all hand vertices.
-        sdf: template-frame signed distance (negative inside), metres.
-        rotations: (K, T, 3, 3). translations: (K, T, 3).
-        contact_regions: per hand, (C,) long region index of each contact vertex (e.g. fingertip pads,
-            palm), or None (then the gap is the median contact-vertex distance).
-        touching_regions: a grasp touches the object with at least this many regions.
-        hand_scales: factors tried for scaling each hand about the camera centre (per track and hand, the
-            best one counts).
-        object_scale: the object's metric scale relative to the template of ``sdf``.
+    """Hand-object consistency of candidate tracks, in centimetres (lower is better): `grasp_scores` (same
+    arguments) at each hand's best scale.
 
     Returns:
-        scores (K, H): per track and hand, the mean over frames of (gap + penetration) at the hand's best
-        scale, where gap is the mean of the ``touching_regions`` smallest region-to-surface distances (a
-        region's distance is its closest vertex's |signed distance|, clipped at 5 cm) -- without regions,
-        the median contact-vertex distance -- and penetration is the mean depth of the penetrating hand
-        vertices (a track's score is the sum over hands).
-        factors (K, H): the hand scale that gave each score.
+        scores (K, H): per track and hand, the best score over ``hand_scales`` (a track's score is the
+        sum over hands).
+        factors (K, H): the hand scale that gave each score (the first of equal ones).
     """
-    K, T = rotations.shape[:2]
-    flat_r = rotations.reshape(K * T, 3, 3)
-    flat_t = translations.reshape(K * T, 3)
-    scores = rotations.new_full((K, len(contact_points)), float("inf"))
-    factors = rotations.new_ones(K, len(contact_points))
-    for h, (contact, hand) in enumerate(zip(contact_points, hand_points)):
-        regions = None if contact_regions is None else contact_regions[h]
-        for s in hand_scales:
-            contact_k = (contact * s)[None].expand(K, *contact.shape).reshape(K * T, *contact.shape[1:])
-            hand_k = (hand * s)[None].expand(K, *hand.shape).reshape(K * T, *hand.shape[1:])
-            value = grasp_gap_and_penetration(
-                contact_k, hand_k, sdf, flat_r, flat_t, object_scale, regions, touching_regions
-            )
-            value = 100.0 * value.view(K, T).mean(dim=1)
-            better = value < scores[:, h]
-            factors[:, h] = torch.where(better, s, factors[:, h])
-            scores[:, h] = torch.where(better, value, scores[:, h])
+    per_scale = grasp_scores(
+        contact_points, hand_points, sdf, rotations, translations, contact_regions, touching_regions,
+        hand_scales, object_scale,
+    )
+    scores, best = per_scale.min(dim=-1)
+    factors = torch.as_tensor(hand_scales, dtype=per_scale.dtype, device=per_scale.device)[best]
     return scores, factors
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hoFit.fit.init_object import HandContact, _hand_relative_translation, translation_from_box
-from hoFit.fit.interaction_select import interaction_score, select_track
+from hoFit.fit.interaction_select import grasp_scores, interaction_score, select_track
 from hoFit.geometry.rotations import axis_angle_to_matrix
 
 
@@ -84,6 +84,9 @@ def test_interaction_score_uses_the_closest_regions_and_the_best_hand_scale():
                                        hand_scales=(1.0, 0.9))
     assert float(score[0, 0]) == pytest.approx(0.5)
     assert factors.tolist() == [[1.0]]
+    per_scale = grasp_scores([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2,
+                             hand_scales=(1.0, 0.9))
+    assert per_scale.shape == (1, 1, 2) and per_scale[0, 0].tolist() == pytest.approx([0.5, 0.95])
     # a second hand 20 % further from the origin (6, 7.2, 8.4, 10.8 cm: gap 1.6 cm) is `contact` again when
     # scaled by 1/1.2 (gap 0.5); the first hand keeps 1.0 (scaled by 1/1.2 it enters the sphere: 1.25 cm)
     far = contact * 1.2

@@ -61,7 +61,7 @@ def test_pose_scene_applies_each_hands_log_scale(posed_hand):
     assert params.groups()["hand_scale"] == []
 
 
-def test_hands_are_sized_to_hold_the_object_and_a_free_hand_keeps_its_size(posed_hand):
+def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_free_hand_keeps_its_size(posed_hand):
     from hoFit.fit.api import _size_hands
     from hoFit.fit.config import ObjectInitConfig
     from hoFit.geometry.rotations import axis_angle_to_matrix
@@ -71,7 +71,10 @@ def test_hands_are_sized_to_hold_the_object_and_a_free_hand_keeps_its_size(posed
     orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
     pca, transl = torch.zeros(1, 6, dtype=torch.float64), torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)
     deepest = float(layer(global_orient=orient, articulation=pca, transl=transl).vertices[..., 2].max())
-    for plane_factor, holding in ((0.96, True), (1.04, True), (1.3, False)):
+    # (plane factor, far_hand_scales, expected size factor or None: not holding)
+    cases = ((0.96, [], 0.96), (1.04, [], 1.04), (1.16, [], None), (1.16, [1.18], 1.18), (1.16, [1.18, 1.16, 1.2], 1.16),
+             (1.3, [1.2], None))
+    for plane_factor, far_scales, expected in cases:
         # the object fills the half-space behind the plane z = plane_factor x the hand's deepest point
         sdf = lambda p, z0=plane_factor * deepest: z0 - p[..., 2]  # noqa: E731 (negative inside)
         params = FitParameters(
@@ -81,12 +84,16 @@ def test_hands_are_sized_to_hold_the_object_and_a_free_hand_keeps_its_size(posed
             hand_log_scale=[torch.zeros(1, dtype=torch.float64)],
         )
         events = []
-        _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, ObjectInitConfig(), events, "s")
+        config = ObjectInitConfig(far_hand_scales=far_scales)
+        _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, config, events, "s")
         factor = float(params.hand_log_scale[0].exp())
-        if holding:  # scaled by plane_factor (a grid value), the palm lies on the plane without entering it
-            assert factor == pytest.approx(plane_factor, abs=1e-9), events
+        if expected is not None:  # scaled by plane_factor (a grid value), the palm lies on the plane
+            assert factor == pytest.approx(expected, abs=1e-9), events
             assert "kept" not in events[0]
-        else:  # 30 % away, beyond the grid's reach: this hand does not hold the object
+            # beyond hand_scales' reach, the farther factors are tried smallest change first: 1.18 holds the
+            # 1.16 plane too (entering it by less than the reach), but 1.16 comes first when listed
+            assert ("reached" in events[0]) == (plane_factor > max(config.hand_scales)), events
+        else:  # beyond the factors' reach: this hand does not hold the object
             assert factor == 1.0 and "not holding" in events[0], events
 
 
