@@ -233,18 +233,18 @@ def _choose_object_track(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The object track to start from: the best mask IoU, or among near-ties the one the hand holds best.
     ``outputs``: the initial hands' posed `HandOutput`s."""
-    from hoFit.fit.interaction_select import interaction_score, select_track
+    from hoFit.fit.interaction_select import grasp_scores, select_track
 
     if config.interaction_iou_margin <= 0 or len(obj_init.candidate_scores) < 2:
         return obj_init.rotation, obj_init.translation
     with torch.no_grad():
         contact, hand, regions = _grasp_points(layers, outputs)
-        scores, _ = interaction_score(
+        scores = grasp_scores(
             contact, hand, sdf, obj_init.candidate_rotations, obj_init.candidate_translations,
             contact_regions=regions, touching_regions=config.touching_regions,
             hand_scales=tuple(config.hand_scales), object_scale=scale,
         )
-    score = scores.sum(dim=1)
+    score = scores.min(dim=-1).values.sum(dim=1)  # each hand at its best size, summed over the hands
     index = select_track(obj_init.candidate_scores, score, config.interaction_iou_margin, config.interaction_min_gain)
     if index != 0:
         events.append(
@@ -300,7 +300,7 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
 
 
 def _grasp_points(layers, outputs) -> tuple[list, list, list]:
-    """`interaction_score`'s per-hand inputs from posed hands: contact-region vertices, all vertices and the
+    """`grasp_scores`' per-hand inputs from posed hands: contact-region vertices, all vertices and the
     region index of each contact vertex."""
     from hoFit.fit.interaction_select import contact_regions
 

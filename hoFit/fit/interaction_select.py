@@ -17,7 +17,7 @@ import torch
 
 from hoFit.fit.losses import object_signed_distance
 
-__all__ = ["contact_regions", "grasp_gap_and_penetration", "grasp_scores", "interaction_score", "select_track"]
+__all__ = ["contact_regions", "grasp_gap_and_penetration", "grasp_scores", "select_track"]
 
 
 def contact_regions(layer) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,34 +74,6 @@ def grasp_scores(
             )
             scores[:, h, i] = 100.0 * value.view(K, T).mean(dim=1)
     return scores
-
-
-def interaction_score(
-    contact_points: list[torch.Tensor],
-    hand_points: list[torch.Tensor],
-    sdf,
-    rotations: torch.Tensor,
-    translations: torch.Tensor,
-    contact_regions: list[torch.Tensor] | None = None,
-    touching_regions: int = 3,
-    hand_scales: tuple[float, ...] = (1.0,),
-    object_scale: float = 1.0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hand-object consistency of candidate tracks, in centimetres (lower is better): `grasp_scores` (same
-    arguments) at each hand's best scale.
-
-    Returns:
-        scores (K, H): per track and hand, the best score over ``hand_scales`` (a track's score is the
-        sum over hands).
-        factors (K, H): the hand scale that gave each score (the first of equal ones).
-    """
-    per_scale = grasp_scores(
-        contact_points, hand_points, sdf, rotations, translations, contact_regions, touching_regions,
-        hand_scales, object_scale,
-    )
-    scores, best = per_scale.min(dim=-1)
-    factors = torch.as_tensor(hand_scales, dtype=per_scale.dtype, device=per_scale.device)[best]
-    return scores, factors
 
 
 def grasp_gap_and_penetration(

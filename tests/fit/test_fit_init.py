@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hoFit.fit.init_object import HandContact, _hand_relative_translation, translation_from_box
-from hoFit.fit.interaction_select import grasp_scores, interaction_score, select_track
+from hoFit.fit.interaction_select import grasp_scores, select_track
 from hoFit.geometry.rotations import axis_angle_to_matrix
 
 
@@ -66,7 +66,7 @@ def test_translation_from_box_reproduces_the_projected_size():
     torch.testing.assert_close(t, torch.tensor([[0.05, 0.0, 0.5]], dtype=torch.float64))
 
 
-def test_interaction_score_uses_the_closest_regions_and_the_best_hand_scale():
+def test_grasp_scores_use_the_closest_regions_at_every_hand_scale():
     sdf = sphere_sdf(0.05)
     R = torch.eye(3, dtype=torch.float64).expand(1, 1, 3, 3)
     t = torch.zeros(1, 1, 3, dtype=torch.float64)
@@ -75,27 +75,27 @@ def test_interaction_score_uses_the_closest_regions_and_the_best_hand_scale():
     contact = torch.stack([x * 0.05, x * 0.06, x * 0.07, x * 0.09])[None]
     regions = torch.tensor([0, 1, 2, 3])
     hand = contact.clone()
-    score, factors = interaction_score([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2)
-    assert float(score[0, 0]) == pytest.approx((0.0 + 1.0) / 2)
-    assert factors.tolist() == [[1.0]]
+    score = grasp_scores([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2)
+    assert score.shape == (1, 1, 1) and float(score[0, 0, 0]) == pytest.approx((0.0 + 1.0) / 2)
     # scaling about the origin by 0.9 moves the points to 4.5, 5.4, 6.3, 8.1 cm: gaps 0.5 (inside), 0.4, 1.3, 3.1
-    # cm; penetration 0.5 cm on one vertex. Best of {1.0, 0.9}: min(0.5, (0.4 + 0.5) / 2 + 0.5) = 0.5
-    score, factors = interaction_score([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2,
-                                       hand_scales=(1.0, 0.9))
-    assert float(score[0, 0]) == pytest.approx(0.5)
-    assert factors.tolist() == [[1.0]]
-    per_scale = grasp_scores([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2,
-                             hand_scales=(1.0, 0.9))
-    assert per_scale.shape == (1, 1, 2) and per_scale[0, 0].tolist() == pytest.approx([0.5, 0.95])
+    # cm; penetration 0.5 cm on one vertex: (0.4 + 0.5) / 2 + 0.5
+    score = grasp_scores([contact], [hand], sdf, R, t, contact_regions=[regions], touching_regions=2,
+                         hand_scales=(1.0, 0.9))
+    assert score[0, 0].tolist() == pytest.approx([0.5, 0.95])
     # a second hand 20 % further from the origin (6, 7.2, 8.4, 10.8 cm: gap 1.6 cm) is `contact` again when
-    # scaled by 1/1.2 (gap 0.5); the first hand keeps 1.0 (scaled by 1/1.2 it enters the sphere: 1.25 cm)
+    # scaled by 1/1.2 (gap 0.5); the first hand scaled by 1/1.2 enters the sphere (closest gaps 0 and 0.83 cm,
+    # penetration 0.83 cm: 1.25)
     far = contact * 1.2
-    score, factors = interaction_score([contact, far], [hand, far], sdf, R, t, contact_regions=[regions, regions],
-                                       touching_regions=2, hand_scales=(1.0, 1 / 1.2))
-    assert score[0].tolist() == pytest.approx([0.5, 0.5])  # per hand; the track's score is their sum
-    assert factors[0].tolist() == pytest.approx([1.0, 1 / 1.2])
+    score = grasp_scores([contact, far], [hand, far], sdf, R, t, contact_regions=[regions, regions],
+                         touching_regions=2, hand_scales=(1.0, 1 / 1.2))
+    torch.testing.assert_close(score[0], torch.tensor([[0.5, 1.25], [1.6, 0.5]], dtype=torch.float64))
+    # several tracks: the sphere moved 1.5 cm along x leaves regions 0-3 at -1.5, -0.5, 0.5, 2.5 cm (gap 0.5;
+    # penetration (1.5 + 0.5) / 2)
+    R2, t2 = R.expand(2, 1, 3, 3), torch.stack([t[0], torch.tensor([[0.015, 0.0, 0.0]], dtype=torch.float64)])
+    score = grasp_scores([contact], [hand], sdf, R2, t2, contact_regions=[regions], touching_regions=2)
+    assert score[:, 0, 0].tolist() == pytest.approx([0.5, 0.5 + 1.0])
     # without regions: the median contact distance (torch's median of 0, 1, 2, 4 cm is the lower middle: 1 cm)
-    assert float(interaction_score([contact], [hand], sdf, R, t)[0][0, 0]) == pytest.approx(1.0)
+    assert float(grasp_scores([contact], [hand], sdf, R, t)[0, 0, 0]) == pytest.approx(1.0)
 
 
 def test_select_track_prefers_contact_among_near_ties_only():
