@@ -202,7 +202,7 @@ class ObjectInitConfig:
             at none of ``hand_scales`` before a stage that optimizes ``hand_scale``: the first with which it
             does is applied. A hand whose palm the object hides can be fitted far off in depth (its
             foreshortening is ambiguous: 14 % too far on synth-v1's v1_11); [] keeps such a hand's size
-            (it may be a free hand).
+            (it may be a free hand). Unused where ``hand_scales`` disables the search.
     """
 
     hypotheses: int = 48
