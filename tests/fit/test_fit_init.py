@@ -215,28 +215,30 @@ def test_object_search_recovers_the_depth_of_a_track_started_too_close():
 
 
 @pytest.mark.parametrize("depth_factor", [False, True])
-def test_object_search_passes_its_depth_factor_switch_to_the_track_fits(monkeypatch, depth_factor):
+def test_object_search_passes_its_depth_factor_switch_to_the_search_and_the_refinement(monkeypatch, depth_factor):
     import hoFit.fit.init_object as init_object
     from hoFit.fit.config import ObjectInitConfig
 
     seen = []
 
-    class Fitted(Exception):
+    class Refined(Exception):
         pass
 
-    def spy(*args, **kwargs):
+    def spy(vertices, faces, rot6d, transl, *args):
         seen.append(args[-1])
-        raise Fitted
+        if len(seen) == 2:  # the refinement of the best tracks
+            raise Refined
+        return rot6d, transl, torch.ones(rot6d.shape[:2])
 
     monkeypatch.setattr(init_object, "_fit_tracks", spy)
     empty = torch.zeros(2, 8, 8)
-    with pytest.raises(Fitted):
+    with pytest.raises(Refined):
         init_object.initialize_object(
             torch.rand(4, 3) + torch.tensor([0.0, 0.0, 0.5]), torch.tensor([[0, 1, 2]]), empty, empty > 0,
             torch.tensor([[0.0, 0.0, 4.0, 4.0]]).expand(2, 4), torch.ones(2, dtype=torch.bool), torch.eye(3),
             ObjectInitConfig(hypotheses=3, track_depth_factor=depth_factor),
         )
-    assert seen == [depth_factor]
+    assert seen == [depth_factor, depth_factor]
 
 
 def _hand_and_projection(T: int = 3):
