@@ -256,7 +256,9 @@ def _choose_object_track(
 
 
 # A grasp whose gap plus penetration (cm) is within this reach holds the object; a hand that is farther at
-# every size tried (e.g. the free hand of two) keeps its size.
+# every size tried (e.g. the free hand of two) keeps its size. A farther size must also improve the grasp by
+# at least this much on the nearer sizes' best: a hand just beyond the reach is not moved by 10 % or more
+# for a grasp hardly better.
 SIZING_REACH_CM = 1.0
 
 
@@ -264,9 +266,9 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
     """Multiply each hand's size factor (in place) by the factor among ``config.hand_scales`` with which it
     holds the object of ``params`` best (gap of its closest contact regions plus penetration, as in the
     track choice). A hand that holds it at none of them (within `SIZING_REACH_CM`) takes the factor of
-    ``config.far_hand_scales`` closest to 1 with which it does, or else keeps its size. Run before a stage
-    that optimizes the sizes: the object is then fitted to its mask, and contact and collision, which reach
-    a few millimetres, refine from the nearest grasp."""
+    ``config.far_hand_scales`` closest to 1 with which it does, by a grasp at least `SIZING_REACH_CM`
+    better, or else keeps its size. Run before a stage that optimizes the sizes: the object is then fitted
+    to its mask, and contact and collision, which reach a few millimetres, refine from the nearest grasp."""
     from hoFit.fit.interaction_select import grasp_scores
 
     if len(config.hand_scales) < 2 or not params.hand_log_scale:
@@ -285,7 +287,8 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
         notes = []
         for log_scale, row in zip(params.hand_log_scale, scores):
             best, index = row[: len(near)].min(dim=0)
-            holding = (row[len(near):] <= SIZING_REACH_CM).nonzero()
+            far_scores = row[len(near):]
+            holding = ((far_scores <= SIZING_REACH_CM) & (far_scores <= best - SIZING_REACH_CM)).nonzero()
             if float(best) <= SIZING_REACH_CM:
                 factor, score, how = near[int(index)], float(best), ""
             elif len(holding):

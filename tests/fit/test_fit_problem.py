@@ -71,9 +71,11 @@ def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_fre
     orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
     pca, transl = torch.zeros(1, 6, dtype=torch.float64), torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)
     deepest = float(layer(global_orient=orient, articulation=pca, transl=transl).vertices[..., 2].max())
-    # (plane factor, far_hand_scales, expected size factor or None: not holding)
+    # (plane factor, far_hand_scales, expected size factor or None: not holding). Just beyond the reach of
+    # hand_scales (plane 1.095: 1.21 cm at 1.08), a farther size (1.1: 0.31 cm) must improve the grasp by the
+    # reach (1 cm); a bit farther (plane 1.105: 1.78 cm at 1.08, 0.64 cm at 1.1) it does.
     cases = ((0.96, [], 0.96), (1.04, [], 1.04), (1.16, [], None), (1.16, [1.18], 1.18), (1.16, [1.18, 1.16, 1.2], 1.16),
-             (1.3, [1.2], None))
+             (1.3, [1.2], None), (1.095, [1.1], None), (1.105, [1.1], 1.1))
     for plane_factor, far_scales, expected in cases:
         # the object fills the half-space behind the plane z = plane_factor x the hand's deepest point
         sdf = lambda p, z0=plane_factor * deepest: z0 - p[..., 2]  # noqa: E731 (negative inside)
