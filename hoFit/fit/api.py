@@ -292,8 +292,8 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
             if float(best) <= SIZING_REACH_CM:
                 factor, score, how = near[int(index)], float(best), ""
             elif len(holding):
-                index = len(near) + int(holding[0])
-                factor, score, how = (near + far)[index], float(row[index]), f", reached from {float(best):.2f} cm"
+                first = int(holding[0])
+                factor, score, how = far[first], float(far_scores[first]), f", reached from {float(best):.2f} cm"
             else:
                 notes.append(f"{float(log_scale.exp()):.3f} kept (grasp {float(best):.2f} cm: not holding)")
                 continue
