@@ -200,7 +200,8 @@ class ObjectInitConfig:
             one of these that holds the fitted object best.
         far_hand_scales: factors tried, smallest size change first, for a hand that holds the fitted object
             at none of ``hand_scales`` before a stage that optimizes ``hand_scale``: the first with which it
-            does is applied. A hand whose palm the object hides can be fitted far off in depth (its
+            does, by a grasp at least 1 cm better than its best among ``hand_scales``, is applied (see
+            `hoFit.fit.api.SIZING_REACH_CM`). A hand whose palm the object hides can be fitted far off in depth (its
             foreshortening is ambiguous: 14 % too far on synth-v1's v1_11); [] keeps such a hand's size
             (it may be a free hand). Unused where ``hand_scales`` disables the search.
     """
