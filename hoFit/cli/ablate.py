@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hoFit.cli.bench import base_overrides, parse_levels, parse_noise_overrides, select_clips
+    from hoFit.cli.bench import base_overrides, parse_levels, parse_noise_overrides, parse_seeds, select_clips
     from hoFit.config.schema import load_config
     from hoFit.eval.bench import ablation_variants, ensure_set, load_ablation_grid, run_benchmark, write_reports
 
@@ -47,12 +47,13 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else out / "data"
     clips = select_clips(ensure_set(set_name, data, ycb_dir=args.ycb_dir, progress=progress), args.clips)
     noise_overrides = parse_noise_overrides(args.noise_override)
-    records = run_benchmark(clips, variants, levels, out, seed=args.seed, progress=progress, overwrite=args.overwrite,
+    seeds = parse_seeds(args.seed)
+    records = run_benchmark(clips, variants, levels, out, seed=seeds, progress=progress, overwrite=args.overwrite,
                             noise_overrides=noise_overrides)
     name = spec.get("name") or Path(args.grid).stem
     meta = {"grid": str(args.grid), "set": set_name, "base preset": preset, "noise levels": levels,
             "variants": ", ".join(v.name for v in variants), "clips": len(clips),
-            "overrides": " ".join(overrides) or "none", "description": spec.get("description", "")}
+            "overrides": " ".join(overrides) or "none", "noise seeds": seeds, "description": spec.get("description", "")}
     if noise_overrides:
         meta["noise overrides"] = " ".join(args.noise_override)
     summary = write_reports(records, out, title=f"hoFit ablation: {name}", meta=meta)

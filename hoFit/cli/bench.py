@@ -4,10 +4,12 @@ Examples:
   hofit bench synth --set synth-v1 --preset default --noise 0,1,2,3 --out runs/bench
   hofit bench synth --set synth-v1 --preset default,homan --noise 0,2 --out runs/bench2
   hofit bench synth --quick --out /tmp/bench_quick
+  hofit bench synth --noise 2 --seed 0,1,2 --out runs/bench3   # three draws of the noise
 
 The synthetic clips are generated into OUT/data (or --data DIR) when missing. Outputs: results.json,
 results.csv, results.md (mean / median per metric, wall time per clip), plots/<metric>.png (metric versus
-noise level, one line per preset) and runs/<preset>/noise<k>/<clip>/. Re-running the same command resumes:
+noise level, one line per preset) and runs/<preset>/noise<k>/<clip>/. With several noise seeds each level is
+fitted once per seed (a draw of the noise); the tables add each draw's means and their spread. Re-running the same command resumes:
 finished fits are not redone. --quick uses the 3 small clips of synth-quick, noise levels 0 and 2 and fewer
 optimization steps.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from hoFit.errors import HoFitError
 
-__all__ = ["add_arguments", "run", "parse_levels", "parse_noise_overrides"]
+__all__ = ["add_arguments", "run", "parse_levels", "parse_seeds", "parse_noise_overrides"]
 
 logger = logging.getLogger("hoFit.bench")
 
@@ -36,6 +38,17 @@ def parse_levels(text: str) -> list[int]:
     return levels
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> [0, 1, 2]: distinct integers >= 0."""
+    try:
+        seeds = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise HoFitError(f"--seed: expected an integer or comma-separated integers such as 0,1,2, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise HoFitError(f"--seed: expected distinct integers >= 0 such as 0 or 0,1,2, got {text!r}")
+    return seeds
+
+
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``hofit bench synth`` and ``hofit ablate``."""
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -43,7 +56,9 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ycb-dir", metavar="DIR", help="YCB meshes for synth-v1 (default $HOFIT_YCB_DIR or ../shared/data/ycb)")
     parser.add_argument("--clips", metavar="NAME,...", help="fit only these clips of the set")
     parser.add_argument("--quick", action="store_true", help="3 small clips (synth-quick), fewer optimization steps")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the cue noise (default 0)")
+    parser.add_argument("--seed", default="0", metavar="S[,S...]",
+                        help="seed of the cue noise (default 0); several, e.g. 0,1,2, fit one draw of the noise each "
+                             "and report the spread of their means")
     parser.add_argument("--overwrite", action="store_true", help="refit clips that already have a result")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="config override applied to every preset, e.g. fit.stages.0.iterations=30 (repeatable)")
@@ -115,10 +130,11 @@ def run(args: argparse.Namespace) -> int:
         variants.append(Variant(name, load_config(preset, None, overrides)))
     clips = select_clips(ensure_set(set_name, data, ycb_dir=args.ycb_dir, progress=progress), args.clips)
     noise_overrides = parse_noise_overrides(args.noise_override)
-    records = run_benchmark(clips, variants, levels, out, seed=args.seed, progress=progress, overwrite=args.overwrite,
+    seeds = parse_seeds(args.seed)
+    records = run_benchmark(clips, variants, levels, out, seed=seeds, progress=progress, overwrite=args.overwrite,
                             noise_overrides=noise_overrides)
     meta = {"set": set_name, "presets": ", ".join(v.name for v in variants), "noise levels": levels,
-            "clips": len(clips), "overrides": " ".join(overrides) or "none", "noise seed": args.seed}
+            "clips": len(clips), "overrides": " ".join(overrides) or "none", "noise seeds": seeds}
     if noise_overrides:
         meta["noise overrides"] = " ".join(args.noise_override)
     summary = write_reports(records, out, title=f"hoFit benchmark: {set_name}", meta=meta)

@@ -1,21 +1,26 @@
 """Benchmark and ablation runners on synthetic clips: fit every clip at every noise level, tabulate, plot.
 
-A run fits every (variant, noise level, clip) triple: a *variant* is a named fit `Config` (a preset for
-``hofit bench``, a loss-switch combination for ``hofit ablate``); the clip's clean cues are corrupted with
-`hoFit.data.noise.apply_noise` at the noise level (seeded per clip, identical for every variant), fitted
-with `hoFit.fit.api.fit_clip` and evaluated against the clip's exact ground truth with
-`hoFit.eval.evaluate.evaluate_result`.
+A run fits every (variant, noise level, noise draw, clip): a *variant* is a named fit `Config` (a preset
+for ``hofit bench``, a loss-switch combination for ``hofit ablate``); the clip's clean cues are corrupted
+with `hoFit.data.noise.apply_noise` at the noise level (seeded per clip and draw, identical for every
+variant), fitted with `hoFit.fit.api.fit_clip` and evaluated against the clip's exact ground truth with
+`hoFit.eval.evaluate.evaluate_result`. A *draw* is one noise seed: on a dozen clips one draw of the noise
+moves the means by more than many changes worth measuring, so several draws (``seeds=[0, 1, 2]``) are
+summarised together, with the spread of their means. Clean cues (a level without noise) are one draw.
 
 Output folder::
 
     data/                                    the synthetic set (generated when absent; resumable)
-    runs/<variant>/noise<k>/<clip>/          result files of each fit (no meshes) and record.json
+    runs/<variant>/noise<k>/<clip>/          result files of each fit (no meshes) and record.json (seed 0)
+    runs/<variant>/noise<k>_seed<s>/<clip>/  the same for the noise draw of seed s
     results.json                             every record, the summary (mean/median per metric) and units
     results.csv                              one row per record
-    results.md                               markdown tables: key metrics per variant and noise level
-    plots/<metric>.png                       metric versus noise level, one line per variant
+    results.md                               markdown tables: key metrics per variant and noise level (and
+                                             per noise draw when there are several)
+    plots/<metric>.png                       metric versus noise level, one line per variant (error bars: the
+                                             standard deviation of the draws' means)
 
-``record.json`` is written last, with a fingerprint of the config, noise level and seed: a triple whose
+``record.json`` is written last, with a fingerprint of the config, noise level and seed: a fit whose
 record matches is not fitted again, so an interrupted run resumes where it stopped. A fit that raises is
 recorded as failed (with the error) and retried on the next run.
 
@@ -47,6 +52,7 @@ __all__ = [
     "Variant",
     "BenchRecord",
     "run_benchmark",
+    "run_folder",
     "noise_config",
     "summarize_records",
     "write_reports",
@@ -107,7 +113,7 @@ class BenchRecord:
     """The outcome of one fit.
 
     Attributes:
-        variant: variant name. noise: noise level. clip: clip name.
+        variant: variant name. noise: noise level. clip: clip name. seed: the noise draw's seed.
         status: "ok" or "failed". error: the error message of a failed fit.
         wall_time_s: seconds spent fitting (initialization and stages, evaluation excluded).
         metrics: ``{name: value}`` (NaN for metrics that could not be computed).
@@ -128,6 +134,7 @@ class BenchRecord:
     timings: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     fingerprint: str = ""
+    seed: int = 0
 
     def to_json(self) -> dict:
         data = dict(self.__dict__)
@@ -208,8 +215,8 @@ def _fit_one(
         "image_size": list(clip.image_size),
     }
     fingerprint = _fingerprint(variant.config, noise, seed, noise_overrides)
-    record = BenchRecord(variant.name, noise, clip.name, info=info, fingerprint=fingerprint)
-    # the same noisy cues for every variant: the seed depends on the clip and the level only
+    record = BenchRecord(variant.name, noise, clip.name, info=info, fingerprint=fingerprint, seed=seed)
+    # the same noisy cues for every variant: the seed depends on the clip, the level and the draw only
     clip_seed = int(hashlib.sha256(f"{clip.name}:{noise}:{seed}".encode()).hexdigest()[:8], 16)
     cue_noise = noise_config(noise, noise_overrides)
     noisy = clip if cue_noise.is_clean() else apply_noise(clip, cue_noise, seed=clip_seed)
@@ -233,24 +240,42 @@ def _fit_one(
     return record
 
 
+def run_folder(out: str | Path, variant: str, noise: int, seed: int, clip: str) -> Path:
+    """Folder of one fit's results: ``runs/<variant>/noise<k>[_seed<s>]/<clip>`` (no suffix for seed 0)."""
+    level = f"noise{noise}" if seed == 0 else f"noise{noise}_seed{seed}"
+    return Path(out) / "runs" / variant / level / clip
+
+
+def _check_seeds(seed: int | list[int]) -> list[int]:
+    seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
+    if not seeds:
+        raise HoFitError("the benchmark got no noise seeds")
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
+        raise HoFitError(f"noise seeds must be integers >= 0, got {seeds}")
+    if len(set(seeds)) != len(seeds):
+        raise HoFitError(f"noise seeds must be distinct, got {seeds}")
+    return [int(s) for s in seeds]
+
+
 def run_benchmark(
     clip_dirs: list[Path],
     variants: list[Variant],
     noise_levels: list[int],
     out: str | Path,
-    seed: int = 0,
+    seed: int | list[int] = 0,
     progress: bool = True,
     overwrite: bool = False,
     noise_overrides: dict[str, float] | None = None,
 ) -> list[BenchRecord]:
-    """Fit every (variant, noise level, clip), resuming from finished records; returns all records.
+    """Fit every (variant, noise level, noise draw, clip), resuming from finished records; returns all records.
 
     Args:
         clip_dirs: clip directories (with ground truth), e.g. from `ensure_set`.
         variants: named configs.
         noise_levels: levels of `hoFit.data.noise.noise_level` (0 = clean cues).
         out: output folder (``runs/`` goes there).
-        seed: base seed of the noise.
+        seed: seed of the noise, or a list of seeds: one draw of the noise each (a level whose cues are
+            clean is fitted once, as seed 0).
         progress: show a progress bar (tqdm).
         overwrite: refit triples that already have a matching record.
         noise_overrides: severities replaced in every level's `NoiseConfig` (see `noise_config`); part of
@@ -272,14 +297,17 @@ def run_benchmark(
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise HoFitError(f"variant names must be unique, got {names}")
+    seeds = _check_seeds(seed)
     out = Path(out)
-    jobs = [(v, k, Path(c)) for v in variants for k in noise_levels for c in clip_dirs]
+    # clean cues are the same for every seed: one fit
+    draws = {k: [0] if noise_config(k, noise_overrides).is_clean() else seeds for k in noise_levels}
+    jobs = [(v, k, s, Path(c)) for v in variants for k in noise_levels for s in draws[k] for c in clip_dirs]
     records: list[BenchRecord] = []
     bar = tqdm(jobs, desc="bench", unit="fit", disable=not progress)
-    for variant, noise, clip_dir in bar:
-        bar.set_postfix_str(f"{variant.name} noise {noise} {clip_dir.name}")
-        run_dir = out / "runs" / variant.name / f"noise{noise}" / clip_dir.name
-        record_path = run_dir / "record.json"
+    for variant, noise, seed, clip_dir in bar:
+        bar.set_postfix_str(f"{variant.name} noise {noise}" + (f" seed {seed}" if len(seeds) > 1 else "") + f" {clip_dir.name}")
+        folder = run_folder(out, variant.name, noise, seed, clip_dir.name)
+        record_path = folder / "record.json"
         fingerprint = _fingerprint(variant.config, noise, seed, noise_overrides)
         if record_path.is_file() and not overwrite:
             try:
@@ -288,16 +316,24 @@ def run_benchmark(
                 logger.warning("%s unreadable (%s); fitting again", record_path, error)
                 done = None
             if done is not None and done.status == "ok" and done.fingerprint == fingerprint:
+                done.seed = seed  # the fingerprint holds it (records written before the field lack it)
                 records.append(done)
                 continue
-        record = _fit_one(clip_dir, variant, noise, seed, run_dir, progress, noise_overrides)
+        record = _fit_one(clip_dir, variant, noise, seed, folder, progress, noise_overrides)
         write_json(record_path, record.to_json())
         records.append(record)
     return records
 
 
 def summarize_records(records: list[BenchRecord]) -> dict:
-    """``{variant: {noise: {"metrics": {name: {mean, median, count}}, "wall_time_s": {...}, "failed": n}}}``."""
+    """Statistics per variant and noise level, over every clip and noise draw.
+
+    Returns:
+        ``{variant: {noise: entry}}``, each entry ``{"metrics": {name: {mean, median, count}}, "wall_time_s":
+        {mean, median, total}, "clips": number of fits (clips times draws), "failed": n, "seeds": [s, ...]}``; with several noise draws
+        also ``"draws": {seed: {name: mean over that draw's clips}}`` and ``"draw_spread": {name: {"std",
+        "min", "max"}}`` of the draws' means (std with Bessel's correction).
+    """
     from hoFit.eval.aggregate import summarize
 
     out: dict = {}
@@ -307,7 +343,8 @@ def summarize_records(records: list[BenchRecord]) -> dict:
             group = [r for r in records if r.variant == variant and r.noise == noise]
             ok = [r for r in group if r.status == "ok"]
             times = np.array([r.wall_time_s for r in ok], dtype=np.float64)
-            out[variant][str(noise)] = {
+            seeds = sorted({r.seed for r in group})
+            entry = {
                 "metrics": summarize([r.metrics for r in ok]),
                 "wall_time_s": {
                     "mean": float(times.mean()) if times.size else math.nan,
@@ -316,7 +353,23 @@ def summarize_records(records: list[BenchRecord]) -> dict:
                 },
                 "clips": len(group),
                 "failed": len(group) - len(ok),
+                "seeds": seeds,
             }
+            if len(seeds) > 1:
+                draws = {
+                    str(seed): {name: stats["mean"] for name, stats in summarize([r.metrics for r in ok if r.seed == seed]).items()}
+                    for seed in seeds
+                }
+                spread = {}
+                for name in entry["metrics"]:
+                    means = np.array([d[name] for d in draws.values() if not math.isnan(d.get(name, math.nan))])
+                    spread[name] = {
+                        "std": float(means.std(ddof=1)) if means.size > 1 else math.nan,
+                        "min": float(means.min()) if means.size else math.nan,
+                        "max": float(means.max()) if means.size else math.nan,
+                    }
+                entry["draws"], entry["draw_spread"] = draws, spread
+            out[variant][str(noise)] = entry
     return out
 
 
@@ -353,9 +406,10 @@ def write_reports(records: list[BenchRecord], out: str | Path, title: str = "hoF
     with atomic_path(out / "results.csv") as tmp:
         with open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["variant", "noise", "clip", "status", "wall_time_s", "object", "hands", *metric_names, "error"])
+            writer.writerow(["variant", "noise", "seed", "clip", "status", "wall_time_s", "object", "hands", *metric_names,
+                             "error"])
             for r in records:
-                writer.writerow([r.variant, r.noise, r.clip, r.status, _fmt(r.wall_time_s), r.info.get("object", ""),
+                writer.writerow([r.variant, r.noise, r.seed, r.clip, r.status, _fmt(r.wall_time_s), r.info.get("object", ""),
                                  r.info.get("hands", ""), *[_fmt(r.metrics.get(n, math.nan)) for n in metric_names],
                                  r.error])
     shown = [m for m in key_metrics if m in metric_names]
@@ -368,8 +422,10 @@ def _markdown(summary: dict, shown: list[str], units: dict, title: str, meta: di
     lines = [f"# {title}", ""]
     for key, value in meta.items():
         lines.append(f"- {key}: {value}")
-    lines += ["", "Each cell: mean / median over clips. Wall time: seconds per clip (fit only).", ""]
-    header = ["variant", "noise", "clips", "failed", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown],
+    several = any(len(entry["seeds"]) > 1 for per_noise in summary.values() for entry in per_noise.values())
+    over = "clips and noise draws" if several else "clips"
+    lines += ["", f"Each cell: mean / median over {over}. Wall time: seconds per clip (fit only).", ""]
+    header = ["variant", "noise", "fits", "failed", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown],
               "wall time (s)"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
@@ -394,7 +450,26 @@ def _markdown(summary: dict, shown: list[str], units: dict, title: str, meta: di
                     stats = entry["metrics"].get(m)
                     cells.append("n/a" if stats is None else f"{_fmt(stats['mean'])} / {_fmt(stats['median'])}")
                 lines.append(f"| {variant} | {noise} | " + " | ".join(cells) + " |")
+    if several:
+        lines += _draw_table(summary, shown, units)
     return "\n".join(lines) + "\n"
+
+
+def _draw_table(summary: dict, shown: list[str], units: dict) -> list[str]:
+    """Markdown lines: each noise draw's means, and their standard deviation, per variant and level."""
+    lines = ["", "## Noise draws (mean over clips per draw; std: standard deviation of the draws' means)", ""]
+    header = ["variant", "noise", "seed", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown]]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for variant, per_noise in summary.items():
+        for noise, entry in per_noise.items():
+            if len(entry["seeds"]) < 2:
+                continue
+            for seed, means in entry["draws"].items():
+                lines.append(f"| {variant} | {noise} | {seed} | " + " | ".join(_fmt(means.get(m, math.nan)) for m in shown) + " |")
+            spread = [_fmt(entry["draw_spread"].get(m, {}).get("std", math.nan)) for m in shown]
+            lines.append(f"| {variant} | {noise} | std | " + " | ".join(spread) + " |")
+    return lines
 
 
 def _plots(summary: dict, shown: list[str], units: dict, folder: Path) -> None:
@@ -407,7 +482,11 @@ def _plots(summary: dict, shown: list[str], units: dict, folder: Path) -> None:
         for variant, per_noise in summary.items():
             levels = sorted(int(k) for k in per_noise)
             values = [per_noise[str(k)]["metrics"].get(metric, {}).get("mean", math.nan) for k in levels]
-            axis.plot(levels, values, marker="o", label=variant)
+            spread = [per_noise[str(k)].get("draw_spread", {}).get(metric, {}).get("std", math.nan) for k in levels]
+            if any(not math.isnan(v) for v in spread):  # several noise draws: their means' spread
+                axis.errorbar(levels, values, yerr=np.nan_to_num(spread), marker="o", capsize=3, label=variant)
+            else:
+                axis.plot(levels, values, marker="o", label=variant)
         axis.set_xlabel("noise level")
         unit = units.get(metric, "")
         axis.set_ylabel(f"{metric} ({unit})" if unit else metric)

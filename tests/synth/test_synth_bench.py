@@ -147,6 +147,67 @@ def test_bench_noise_overrides_replace_a_severity_and_are_part_of_the_fingerprin
         noise_config(1, {"focal_rel_error": 1.5})
 
 
+def test_bench_reports_each_noise_draw_and_their_spread(tmp_path):
+    def record(noise, seed, clip, joint):
+        return BenchRecord("a", noise, clip, metrics={"joint_error": joint}, units={"joint_error": "cm"},
+                           wall_time_s=1.0, seed=seed)
+
+    records = [record(0, 0, "c1", 0.5), record(0, 0, "c2", 1.5),
+               record(2, 0, "c1", 1.0), record(2, 0, "c2", 3.0), record(2, 1, "c1", 2.0), record(2, 1, "c2", 6.0)]
+    summary = write_reports(records, tmp_path, title="t")
+    clean, noisy = summary["a"]["0"], summary["a"]["2"]
+    assert clean["seeds"] == [0] and "draws" not in clean
+    assert noisy["seeds"] == [0, 1] and noisy["clips"] == 4
+    assert noisy["metrics"]["joint_error"] == {"mean": 3.0, "median": 2.5, "count": 4}  # over clips and draws
+    assert noisy["draws"] == {"0": {"joint_error": 2.0}, "1": {"joint_error": 4.0}}
+    spread = noisy["draw_spread"]["joint_error"]
+    assert spread["std"] == pytest.approx(math.sqrt(2.0)) and (spread["min"], spread["max"]) == (2.0, 4.0)
+    table = (tmp_path / "results.md").read_text()
+    assert "mean / median over clips and noise draws" in table
+    assert "| a | 2 | 4 | 0 | 3 / 2.5 |" in table
+    assert "| a | 2 | 0 | 2 |" in table and "| a | 2 | 1 | 4 |" in table and "| a | 2 | std | 1.41 |" in table
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert [r["seed"] for r in rows] == ["0", "0", "0", "0", "1", "1"]
+    assert json.loads((tmp_path / "results.json").read_text())["records"][4]["seed"] == 1
+
+
+def test_bench_fits_every_noise_draw_apart_and_clean_cues_once(clip_dir, tmp_path, monkeypatch):
+    import hoFit.fit.api as api
+
+    seen = []
+
+    def recording_fit(clip, config=None, progress=True, **kwargs):
+        seen.append(np.asarray(clip.hands[0].keypoints).copy())
+        return _ground_truth_fit(clip, config, progress, **kwargs)
+
+    _ground_truth_fit.directory = clip_dir
+    monkeypatch.setattr(api, "fit_clip", recording_fit)
+    variants = [Variant("default", load_config("default"))]
+    records = run_benchmark([clip_dir], variants, [0, 2], tmp_path, seed=[0, 3], progress=False)
+    assert [(r.noise, r.seed) for r in records] == [(0, 0), (2, 0), (2, 3)] and len(seen) == 3
+    clean = SyntheticClip.load(clip_dir).clip.hands[0].keypoints
+    np.testing.assert_array_equal(seen[0], clean)
+    assert not np.allclose(seen[1], clean) and not np.allclose(seen[1], seen[2])  # two different draws
+    runs = tmp_path / "runs" / "default"
+    assert sorted(p.name for p in runs.iterdir()) == ["noise0", "noise2", "noise2_seed3"]
+    # the draw of seed 0 is the one a single-seed run makes: resumed, not refitted
+    again = run_benchmark([clip_dir], variants, [0, 2], tmp_path, seed=0, progress=False)
+    assert len(seen) == 3 and [r.to_json() for r in again] == [r.to_json() for r in records[:2]]
+    with pytest.raises(HoFitError, match="distinct"):
+        run_benchmark([clip_dir], variants, [2], tmp_path, seed=[1, 1], progress=False)
+    with pytest.raises(HoFitError, match="no noise seeds"):
+        run_benchmark([clip_dir], variants, [2], tmp_path, seed=[], progress=False)
+
+
+def test_bench_cli_parses_noise_seeds():
+    from hoFit.cli.bench import parse_seeds
+
+    assert parse_seeds("0") == [0] and parse_seeds("0, 1,2") == [0, 1, 2]
+    for bad in ("", "1,1", "-1", "a"):
+        with pytest.raises(HoFitError, match="--seed"):
+            parse_seeds(bad)
+
+
 def test_bench_cli_real_fit_on_a_tiny_clip(clip_dir, tmp_path):
     from hoFit.cli import bench
 
