@@ -305,7 +305,8 @@ def run_benchmark(
     records: list[BenchRecord] = []
     bar = tqdm(jobs, desc="bench", unit="fit", disable=not progress)
     for variant, noise, seed, clip_dir in bar:
-        bar.set_postfix_str(f"{variant.name} noise {noise}" + (f" seed {seed}" if len(seeds) > 1 else "") + f" {clip_dir.name}")
+        draw = f" seed {seed}" if len(seeds) > 1 else ""
+        bar.set_postfix_str(f"{variant.name} noise {noise}{draw} {clip_dir.name}")
         folder = run_folder(out, variant.name, noise, seed, clip_dir.name)
         record_path = folder / "record.json"
         fingerprint = _fingerprint(variant.config, noise, seed, noise_overrides)
@@ -330,9 +331,9 @@ def summarize_records(records: list[BenchRecord]) -> dict:
 
     Returns:
         ``{variant: {noise: entry}}``, each entry ``{"metrics": {name: {mean, median, count}}, "wall_time_s":
-        {mean, median, total}, "clips": number of fits (clips times draws), "failed": n, "seeds": [s, ...]}``; with several noise draws
-        also ``"draws": {seed: {name: mean over that draw's clips}}`` and ``"draw_spread": {name: {"std",
-        "min", "max"}}`` of the draws' means (std with Bessel's correction).
+        {mean, median, total}, "clips": number of fits (clips times draws), "failed": n, "seeds": [s, ...]}``;
+        with several noise draws also ``"draws": {seed: {name: mean over that draw's clips}}`` and
+        ``"draw_spread": {name: {"std", "min", "max"}}`` of the draws' means (std with Bessel's correction).
     """
     from hoFit.eval.aggregate import summarize
 
@@ -356,10 +357,10 @@ def summarize_records(records: list[BenchRecord]) -> dict:
                 "seeds": seeds,
             }
             if len(seeds) > 1:
-                draws = {
-                    str(seed): {name: stats["mean"] for name, stats in summarize([r.metrics for r in ok if r.seed == seed]).items()}
-                    for seed in seeds
-                }
+                draws = {}
+                for seed in seeds:
+                    per_draw = summarize([r.metrics for r in ok if r.seed == seed])
+                    draws[str(seed)] = {name: stats["mean"] for name, stats in per_draw.items()}
                 spread = {}
                 for name in entry["metrics"]:
                     means = np.array([d[name] for d in draws.values() if not math.isnan(d.get(name, math.nan))])
