@@ -5,7 +5,8 @@ Examples:
   hofit ablate --grid configs/ablations/smoothness.yaml --out runs/ablate_smooth --noise 0,2
   hofit ablate --grid configs/ablations/interaction.yaml --quick --out /tmp/ablate_quick
 
-The grid file names the synthetic set, the base preset, the noise levels and the variants: named sets of
+The grid file names the synthetic set, the base preset, the noise levels (and optionally ``seeds``: several
+draws of the noise, e.g. [0, 1, 2]; ``--seed`` overrides them) and the variants: named sets of
 switches (collision, contact, coarse_interaction: on/off; smoothness or any loss term: on, off or a weight
 applied in every stage) and/or a 'grid' whose axes are multiplied out. Outputs as for ``hofit bench``:
 results.json, results.csv, results.md (one row per variant and noise level), plots, resumable runs.
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else out / "data"
     clips = select_clips(ensure_set(set_name, data, ycb_dir=args.ycb_dir, progress=progress), args.clips)
     noise_overrides = parse_noise_overrides(args.noise_override)
-    seeds = parse_seeds(args.seed)
+    seeds = parse_seeds(args.seed) if args.seed is not None else list(spec.get("seeds", [0]))
     records = run_benchmark(clips, variants, levels, out, seed=seeds, progress=progress, overwrite=args.overwrite,
                             noise_overrides=noise_overrides)
     name = spec.get("name") or Path(args.grid).stem

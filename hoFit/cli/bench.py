@@ -56,7 +56,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ycb-dir", metavar="DIR", help="YCB meshes for synth-v1 (default $HOFIT_YCB_DIR or ../shared/data/ycb)")
     parser.add_argument("--clips", metavar="NAME,...", help="fit only these clips of the set")
     parser.add_argument("--quick", action="store_true", help="3 small clips (synth-quick), fewer optimization steps")
-    parser.add_argument("--seed", default="0", metavar="S[,S...]",
+    parser.add_argument("--seed", default=None, metavar="S[,S...]",
                         help="seed of the cue noise (default 0); several, e.g. 0,1,2, fit one draw of the noise each "
                              "and report the spread of their means")
     parser.add_argument("--overwrite", action="store_true", help="refit clips that already have a result")
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         variants.append(Variant(name, load_config(preset, None, overrides)))
     clips = select_clips(ensure_set(set_name, data, ycb_dir=args.ycb_dir, progress=progress), args.clips)
     noise_overrides = parse_noise_overrides(args.noise_override)
-    seeds = parse_seeds(args.seed)
+    seeds = parse_seeds(args.seed or "0")
     records = run_benchmark(clips, variants, levels, out, seed=seeds, progress=progress, overwrite=args.overwrite,
                             noise_overrides=noise_overrides)
     meta = {"set": set_name, "presets": ", ".join(v.name for v in variants), "noise levels": levels,

@@ -552,7 +552,7 @@ def load_ablation_grid(path: str | Path) -> dict:
     from hoFit.config.core import read_yaml
 
     spec = read_yaml(path)
-    allowed = {"name", "description", "set", "preset", "overrides", "noise", "variants", "grid", "quick"}
+    allowed = {"name", "description", "set", "preset", "overrides", "noise", "seeds", "variants", "grid", "quick"}
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise HoFitError(f"{path}: unknown key(s) {unknown}; expected {sorted(allowed)}")
@@ -561,6 +561,13 @@ def load_ablation_grid(path: str | Path) -> dict:
     noise = spec.get("noise", [0])
     if not isinstance(noise, list) or not all(isinstance(k, int) for k in noise):
         raise HoFitError(f"{path}: noise: expected a list of integer noise levels, got {noise!r}")
+    seeds = spec.get("seeds", [0])
+    if not isinstance(seeds, list):
+        raise HoFitError(f"{path}: seeds: expected a list of noise seeds such as [0, 1, 2], got {seeds!r}")
+    try:
+        _check_seeds(seeds)
+    except HoFitError as error:
+        raise HoFitError(f"{path}: seeds: {error}") from None
     return spec
 
 

@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,6 +198,39 @@ def test_bench_fits_every_noise_draw_apart_and_clean_cues_once(clip_dir, tmp_pat
         run_benchmark([clip_dir], variants, [2], tmp_path, seed=[1, 1], progress=False)
     with pytest.raises(HoFitError, match="no noise seeds"):
         run_benchmark([clip_dir], variants, [2], tmp_path, seed=[], progress=False)
+
+
+def test_ablate_cli_takes_noise_seeds_from_the_grid_or_the_command_line(clip_dir, tmp_path, monkeypatch):
+    import hoFit.eval.bench as runner
+    import hoFit.fit.api as api
+    from hoFit.cli import ablate
+    from hoFit.eval.bench import load_ablation_grid
+
+    for shipped in sorted((Path(__file__).parents[2] / "configs" / "ablations").glob("*.yaml")):
+        load_ablation_grid(shipped)  # the grids the README points to are valid
+    _ground_truth_fit.directory = clip_dir
+    monkeypatch.setattr(api, "fit_clip", _ground_truth_fit)
+    monkeypatch.setattr(runner, "ensure_set", lambda *a, **k: [clip_dir])
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("name: g\nnoise: [0, 1]\nseeds: [0, 2]\nvariants:\n  full: {}\n  no_contact: {contact: off}\n")
+    parser = argparse.ArgumentParser()
+    ablate.add_arguments(parser)
+
+    def run(out, *extra):
+        args = parser.parse_args(["--grid", str(grid), "--out", str(tmp_path / out), *extra])
+        args.quiet = True
+        assert ablate.run(args) == 0
+        return json.loads((tmp_path / out / "results.json").read_text())
+
+    data = run("a")
+    assert sorted((r["variant"], r["noise"], r["seed"]) for r in data["records"]) == [
+        ("full", 0, 0), ("full", 1, 0), ("full", 1, 2), ("no_contact", 0, 0), ("no_contact", 1, 0), ("no_contact", 1, 2)]
+    assert data["summary"]["full"]["1"]["seeds"] == [0, 2]
+    assert "| full | 1 | std |" in (tmp_path / "a" / "results.md").read_text()
+    assert sorted({r["seed"] for r in run("b", "--seed", "3")["records"]}) == [0, 3]  # clean cues stay one draw
+    grid.write_text("name: g\nseeds: [1, 1]\nvariants:\n  full: {}\n")
+    with pytest.raises(HoFitError, match="grid.yaml: seeds: .*distinct"):
+        load_ablation_grid(grid)
 
 
 def test_bench_cli_parses_noise_seeds():
