@@ -55,6 +55,7 @@ __all__ = [
     "run_folder",
     "noise_config",
     "summarize_records",
+    "paired_differences",
     "write_reports",
     "ensure_set",
     "ablation_variants",
@@ -374,6 +375,55 @@ def summarize_records(records: list[BenchRecord]) -> dict:
     return out
 
 
+def paired_differences(records: list[BenchRecord], reference: str | None = None) -> dict:
+    """Each variant against a reference on the same fits' cues: differences paired by (noise, seed, clip).
+
+    Variants see the same noisy cues for a clip, level and seed, so the paired difference is free of the
+    draw-to-draw spread that dominates the plain means; its standard error tells a real change from chance.
+
+    Args:
+        records: benchmark records of two variants or more.
+        reference: the variant compared against (default: the first variant in ``records``).
+
+    Returns:
+        ``{variant: {noise: {metric: {"mean", "sem", "count", "lower", "higher"}}}}``: the mean over paired
+        fits of (variant - reference), its standard error (NaN with fewer than two pairs), the number of
+        pairs, and in how many the variant's value is lower / higher. Pairs where either fit failed or the
+        metric is NaN are left out. Empty with fewer than two variants.
+    """
+    variants = list(dict.fromkeys(r.variant for r in records))
+    reference = variants[0] if reference is None and variants else reference
+    if reference not in variants:
+        raise HoFitError(f"paired differences: no records of the reference variant {reference!r}; variants: {variants}")
+    ok = {(r.variant, r.noise, r.seed, r.clip): r.metrics for r in records if r.status == "ok"}
+    out: dict = {}
+    for variant in variants:
+        if variant == reference:
+            continue
+        out[variant] = {}
+        for noise in sorted({r.noise for r in records if r.variant == variant}):
+            keys = [k[2:] for k in ok if k[0] == variant and k[1] == noise and (reference, noise, *k[2:]) in ok]
+            per_metric: dict[str, list[float]] = {}
+            for seed, clip in keys:
+                mine, theirs = ok[(variant, noise, seed, clip)], ok[(reference, noise, seed, clip)]
+                for name, value in mine.items():
+                    other = theirs.get(name, math.nan)
+                    if isinstance(value, (int, float)) and isinstance(other, (int, float)) and \
+                            not (math.isnan(value) or math.isnan(other)):
+                        per_metric.setdefault(name, []).append(float(value) - float(other))
+            out[variant][str(noise)] = {
+                name: {
+                    "mean": float(np.mean(d)),
+                    "sem": float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan,
+                    "count": len(d),
+                    "lower": int(np.sum(np.asarray(d) < 0)),
+                    "higher": int(np.sum(np.asarray(d) > 0)),
+                }
+                for name, d in per_metric.items()
+            }
+    return out
+
+
 def _fmt(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
 
@@ -393,13 +443,14 @@ def write_reports(records: list[BenchRecord], out: str | Path, title: str = "hoF
     """Write results.json, results.csv, results.md and plots/ into ``out``; returns the summary."""
     out = Path(out)
     summary = summarize_records(records)
+    paired = paired_differences(records) if records else {}
     units: dict[str, str] = {}
     for r in records:
         for name, unit in r.units.items():
             units.setdefault(name, unit)
     write_json(
         out / "results.json",
-        _nan_to_none({"title": title, "meta": meta or {}, "summary": summary, "units": units,
+        _nan_to_none({"title": title, "meta": meta or {}, "summary": summary, "paired": paired, "units": units,
                       "records": [r.to_json() for r in records]}),
     )
     # csv: one row per record
@@ -414,7 +465,10 @@ def write_reports(records: list[BenchRecord], out: str | Path, title: str = "hoF
                                  r.info.get("hands", ""), *[_fmt(r.metrics.get(n, math.nan)) for n in metric_names],
                                  r.error])
     shown = [m for m in key_metrics if m in metric_names]
-    write_text(out / "results.md", _markdown(summary, shown, units, title, meta or {}, metric_names))
+    text = _markdown(summary, shown, units, title, meta or {}, metric_names)
+    if paired:
+        text += "\n".join(_paired_table(paired, next(iter(summary)), shown, units)) + "\n"
+    write_text(out / "results.md", text)
     _plots(summary, shown, units, out / "plots")
     return summary
 
@@ -454,6 +508,26 @@ def _markdown(summary: dict, shown: list[str], units: dict, title: str, meta: di
     if several:
         lines += _draw_table(summary, shown, units)
     return "\n".join(lines) + "\n"
+
+
+def _paired_table(paired: dict, reference: str, shown: list[str], units: dict) -> list[str]:
+    """Markdown lines of `paired_differences`."""
+    lines = [
+        "", f"## Paired differences against {reference}", "",
+        f"Each cell: mean over the same fits (clip, noise level and draw) of variant - {reference}, +- its standard "
+        "error, (fits where the variant is lower / higher).", "",
+    ]
+    header = ["variant", "noise", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown]]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for variant, per_noise in paired.items():
+        for noise, per_metric in per_noise.items():
+            cells = []
+            for m in shown:
+                d = per_metric.get(m)
+                cells.append("n/a" if d is None else f"{d['mean']:+.3g} +- {_fmt(d['sem'])} ({d['lower']}/{d['higher']})")
+            lines.append(f"| {variant} | {noise} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _draw_table(summary: dict, shown: list[str], units: dict) -> list[str]:

@@ -22,6 +22,7 @@ from hoFit.eval.bench import (
     Variant,
     ablation_variants,
     noise_config,
+    paired_differences,
     run_benchmark,
     write_reports,
 )
@@ -170,6 +171,30 @@ def test_bench_reports_each_noise_draw_and_their_spread(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "results.csv")))
     assert [r["seed"] for r in rows] == ["0", "0", "0", "0", "1", "1"]
     assert json.loads((tmp_path / "results.json").read_text())["records"][4]["seed"] == 1
+
+
+def test_bench_pairs_variants_on_the_same_fits(tmp_path):
+    def record(variant, seed, clip, joint, status="ok"):
+        return BenchRecord(variant, 2, clip, status=status, metrics={"joint_error": joint} if status == "ok" else {},
+                           units={"joint_error": "cm"}, wall_time_s=1.0, seed=seed)
+
+    records = [record("ref", 0, "c1", 1.0), record("ref", 0, "c2", 4.0), record("ref", 1, "c1", 2.0),
+               record("ref", 1, "c2", 3.0),
+               record("new", 0, "c1", 1.5), record("new", 0, "c2", 3.0), record("new", 1, "c1", 2.5),
+               record("new", 1, "c2", 0.0, status="failed")]  # no pair: left out
+    paired = paired_differences(records)
+    assert list(paired) == ["new"]
+    d = paired["new"]["2"]["joint_error"]
+    diffs = np.array([0.5, -1.0, 0.5])
+    assert d["count"] == 3 and (d["lower"], d["higher"]) == (1, 2)
+    assert d["mean"] == pytest.approx(diffs.mean()) and d["sem"] == pytest.approx(diffs.std(ddof=1) / math.sqrt(3))
+    assert paired_differences(records, reference="new")["ref"]["2"]["joint_error"]["mean"] == pytest.approx(-diffs.mean())
+    with pytest.raises(HoFitError, match="reference variant 'old'"):
+        paired_differences(records, reference="old")
+    write_reports(records, tmp_path, title="t")
+    table = (tmp_path / "results.md").read_text()
+    assert "## Paired differences against ref" in table and "| new | 2 | +0 +- 0.5 (1/2) |" in table
+    assert json.loads((tmp_path / "results.json").read_text())["paired"]["new"]["2"]["joint_error"]["count"] == 3
 
 
 def test_bench_fits_every_noise_draw_apart_and_clean_cues_once(clip_dir, tmp_path, monkeypatch):
