@@ -318,7 +318,9 @@ def run_benchmark(
                 logger.warning("%s unreadable (%s); fitting again", record_path, error)
                 done = None
             if done is not None and done.status == "ok" and done.fingerprint == fingerprint:
-                done.seed = seed  # the fingerprint holds it (records written before the field lack it)
+                # the job's names: the fingerprint holds the seed (records written before the field lack it)
+                # but not the variant's name (a preset renamed or copied under another name keeps its fits)
+                done.variant, done.seed = variant.name, seed
                 records.append(done)
                 continue
         record = _fit_one(clip_dir, variant, noise, seed, folder, progress, noise_overrides)

@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,10 @@ def test_bench_fits_every_noise_draw_apart_and_clean_cues_once(clip_dir, tmp_pat
     # the draw of seed 0 is the one a single-seed run makes: resumed, not refitted
     again = run_benchmark([clip_dir], variants, [0, 2], tmp_path, seed=0, progress=False)
     assert len(seen) == 3 and [r.to_json() for r in again] == [r.to_json() for r in records[:2]]
+    # a variant's fits copied under another name with the same config are reused, under that name
+    shutil.copytree(runs, tmp_path / "runs" / "copy")
+    copied = run_benchmark([clip_dir], [Variant("copy", load_config("default"))], [2], tmp_path, seed=[0, 3], progress=False)
+    assert len(seen) == 3 and [(r.variant, r.seed) for r in copied] == [("copy", 0), ("copy", 3)]
     with pytest.raises(HoFitError, match="distinct"):
         run_benchmark([clip_dir], variants, [2], tmp_path, seed=[1, 1], progress=False)
     with pytest.raises(HoFitError, match="no noise seeds"):
