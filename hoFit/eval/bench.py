@@ -15,8 +15,9 @@ Output folder::
     runs/<variant>/noise<k>_seed<s>/<clip>/  the same for the noise draw of seed s
     results.json                             every record, the summary (mean/median per metric) and units
     results.csv                              one row per record
-    results.md                               markdown tables: key metrics per variant and noise level (and
-                                             per noise draw when there are several)
+    results.md                               markdown tables: key metrics per variant and noise level, per
+                                             noise draw when there are several, and each variant's paired
+                                             differences from the first (`paired_differences`)
     plots/<metric>.png                       metric versus noise level, one line per variant (error bars: the
                                              standard deviation of the draws' means)
 
