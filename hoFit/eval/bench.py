@@ -517,8 +517,8 @@ def _paired_table(paired: dict, reference: str, shown: list[str], units: dict) -
     """Markdown lines of `paired_differences`."""
     lines = [
         "", f"## Paired differences against {reference}", "",
-        f"Each cell: mean over the same fits (clip, noise level and draw) of variant - {reference}, +- its standard "
-        "error, (fits where the variant is lower / higher).", "",
+        f"Each cell: mean over the same fits (clip, noise level and draw) of variant - {reference} +- its standard "
+        "error (fits where the variant is lower / higher).", "",
     ]
     header = ["variant", "noise", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown]]
     lines.append("| " + " | ".join(header) + " |")
