@@ -57,8 +57,8 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips", metavar="NAME,...", help="fit only these clips of the set")
     parser.add_argument("--quick", action="store_true", help="3 small clips (synth-quick), fewer optimization steps")
     parser.add_argument("--seed", default=None, metavar="S[,S...]",
-                        help="seed of the cue noise (default 0); several, e.g. 0,1,2, fit one draw of the noise each "
-                             "and report the spread of their means")
+                        help="seed of the cue noise (default 0, or an ablation grid's seeds); several, e.g. 0,1,2, fit "
+                             "one draw of the noise each and report the spread of their means")
     parser.add_argument("--overwrite", action="store_true", help="refit clips that already have a result")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="config override applied to every preset, e.g. fit.stages.0.iterations=30 (repeatable)")
