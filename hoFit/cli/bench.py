@@ -10,8 +10,8 @@ The synthetic clips are generated into OUT/data (or --data DIR) when missing. Ou
 results.csv, results.md (mean / median per metric, wall time per clip), plots/<metric>.png (metric versus
 noise level, one line per preset) and runs/<preset>/noise<k>/<clip>/. With several noise seeds each level
 is fitted once per seed (a draw of the noise); the tables add each draw's means and their spread.
-Re-running the same command resumes: finished fits are not redone. --quick uses the 3 small clips of synth-quick, noise levels 0 and 2 and fewer
-optimization steps.
+Re-running the same command resumes: finished fits are not redone. --quick uses the 3 small clips of
+synth-quick, noise levels 0 and 2 and fewer optimization steps.
 """
 
 from __future__ import annotations
@@ -39,14 +39,17 @@ def parse_levels(text: str) -> list[int]:
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0,1,2"`` -> [0, 1, 2]: distinct integers >= 0."""
+    """``"0,1,2"`` -> [0, 1, 2]: distinct integers >= 0 (checked by `hoFit.eval.bench.check_seeds`)."""
+    from hoFit.eval.bench import check_seeds
+
     try:
         seeds = [int(part) for part in str(text).split(",") if part.strip()]
     except ValueError:
         raise HoFitError(f"--seed: expected integers such as 0 or 0,1,2, got {text!r}") from None
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise HoFitError(f"--seed: expected distinct integers >= 0 such as 0 or 0,1,2, got {text!r}")
-    return seeds
+    try:
+        return check_seeds(seeds)
+    except HoFitError as error:
+        raise HoFitError(f"--seed {text!r}: {error}") from None
 
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:

@@ -54,6 +54,7 @@ __all__ = [
     "BenchRecord",
     "run_benchmark",
     "run_folder",
+    "check_seeds",
     "noise_config",
     "summarize_records",
     "paired_differences",
@@ -248,7 +249,8 @@ def run_folder(out: str | Path, variant: str, noise: int, seed: int, clip: str) 
     return Path(out) / "runs" / variant / level / clip
 
 
-def _check_seeds(seed: int | list[int]) -> list[int]:
+def check_seeds(seed: int | list[int]) -> list[int]:
+    """One noise seed or a list of them as a list of distinct integers >= 0 (`HoFitError` otherwise)."""
     seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
     if not seeds:
         raise HoFitError("the benchmark got no noise seeds")
@@ -294,15 +296,15 @@ def run_benchmark(
     bad = [k for k in noise_levels if k not in NOISE_LEVELS]
     if bad:
         raise HoFitError(f"noise levels {bad} do not exist; available: {sorted(NOISE_LEVELS)}")
-    for level in noise_levels:
-        noise_config(level, noise_overrides)  # unknown or invalid severities fail before any fit
+    # unknown or invalid severities fail before any fit
+    cue_noise = {level: noise_config(level, noise_overrides) for level in noise_levels}
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise HoFitError(f"variant names must be unique, got {names}")
-    seeds = _check_seeds(seed)
+    seeds = check_seeds(seed)
     out = Path(out)
     # clean cues are the same for every seed: one fit
-    draws = {k: [0] if noise_config(k, noise_overrides).is_clean() else seeds for k in noise_levels}
+    draws = {k: [0] if cue_noise[k].is_clean() else seeds for k in noise_levels}
     jobs = [(v, k, s, Path(c)) for v in variants for k in noise_levels for s in draws[k] for c in clip_dirs]
     records: list[BenchRecord] = []
     bar = tqdm(jobs, desc="bench", unit="fit", disable=not progress)
@@ -483,7 +485,7 @@ def _markdown(summary: dict, shown: list[str], units: dict, title: str, meta: di
     several = any(len(entry["seeds"]) > 1 for per_noise in summary.values() for entry in per_noise.values())
     over = "clips and noise draws" if several else "clips"
     lines += ["", f"Each cell: mean / median over {over}. Wall time: seconds per clip (fit only).", ""]
-    header = ["variant", "noise", "fits", "failed", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown],
+    header = ["variant", "noise", "fits", "failed", *_metric_headers(shown, units),
               "wall time (s)"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
@@ -513,6 +515,11 @@ def _markdown(summary: dict, shown: list[str], units: dict, title: str, meta: di
     return "\n".join(lines) + "\n"
 
 
+def _metric_headers(shown: list[str], units: dict) -> list[str]:
+    """Table headers of metrics with their units, e.g. ``joint_error (cm)``."""
+    return [f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown]
+
+
 def _paired_table(paired: dict, reference: str, shown: list[str], units: dict) -> list[str]:
     """Markdown lines of `paired_differences`."""
     lines = [
@@ -520,7 +527,7 @@ def _paired_table(paired: dict, reference: str, shown: list[str], units: dict) -
         f"Each cell: mean over the same fits (clip, noise level and draw) of variant - {reference} +- its standard "
         "error (fits where the variant is lower / higher).", "",
     ]
-    header = ["variant", "noise", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown]]
+    header = ["variant", "noise", *_metric_headers(shown, units)]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for variant, per_noise in paired.items():
@@ -536,7 +543,7 @@ def _paired_table(paired: dict, reference: str, shown: list[str], units: dict) -
 def _draw_table(summary: dict, shown: list[str], units: dict) -> list[str]:
     """Markdown lines: each noise draw's means, and their standard deviation, per variant and level."""
     lines = ["", "## Noise draws (mean over clips per draw; std: standard deviation of the draws' means)", ""]
-    header = ["variant", "noise", "seed", *[f"{m} ({units.get(m, '')})".replace(" ()", "") for m in shown]]
+    header = ["variant", "noise", "seed", *_metric_headers(shown, units)]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for variant, per_noise in summary.items():
@@ -642,7 +649,7 @@ def load_ablation_grid(path: str | Path) -> dict:
     if not isinstance(seeds, list):
         raise HoFitError(f"{path}: seeds: expected a list of noise seeds such as [0, 1, 2], got {seeds!r}")
     try:
-        _check_seeds(seeds)
+        check_seeds(seeds)
     except HoFitError as error:
         raise HoFitError(f"{path}: seeds: {error}") from None
     return spec
