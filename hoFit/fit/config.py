@@ -125,8 +125,8 @@ class HandInitConfig:
         noise_debias_samples: simulated noisy keypoint sets with which the initialization measures how much
             the keypoints' noise moves the hand's depth, and undoes it with a size factor about the camera
             centre (a parametric bootstrap, `hoFit.fit.init_hand.noise_depth_factor`; each set costs one more
-            initialization); 0 disables. With 2 on synth-v1 at noise level 2 the mean joint error went
-            3.72 -> 3.44 cm, but 6 of the 12 clips got worse (README), hence off by default.
+            initialization); 0 disables. With 2 on synth-v1 at noise level 2 the mean joint error over
+            three noise draws went 3.10 -> 3.47 cm (README), hence off by default.
         noise_debias_min_px: the correction runs only where the keypoints' noise, estimated from the fit's
             residuals (pixels per axis), is at least this. With exact cues synth-v1's hands leave 0.5-1.1 px
             (the hand model's mismatch), and refits then measure the optimizer's own scatter (size factors of

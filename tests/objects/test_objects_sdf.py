@@ -56,6 +56,29 @@ def test_point_mesh_distance_matches_trimesh(bottle) -> None:
     assert (nearest_vertex - distance).max() > 1e-3
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_nearest_face_search_matches_measuring_every_face(dtype) -> None:
+    """The pruned search returns exactly the exhaustive search's faces, ties (points on shared vertices and
+    edges) included, for points near, inside, on and far from the mesh, over a batch of deformed meshes."""
+    from hoFit.models.objects.distance import _face_corners, _nearest_faces, _nearest_faces_exhaustive
+
+    mesh = trimesh.creation.icosphere(subdivisions=3, radius=0.05)
+    rng = np.random.default_rng(3)
+    base = torch.as_tensor(mesh.vertices, dtype=dtype)
+    vertices = torch.stack([base * torch.as_tensor(rng.uniform(0.5, 1.5, 3), dtype=dtype) + 0.4 for _ in range(3)])
+    faces = torch.as_tensor(mesh.faces)
+    edge_midpoints = (vertices[:, faces[:, 0]] + vertices[:, faces[:, 1]]) / 2
+    points = torch.cat([
+        vertices.mean(1, keepdim=True) + torch.as_tensor(rng.normal(0, 0.04, (3, 300, 3)), dtype=dtype),
+        vertices[:, ::5], edge_midpoints[:, ::9],  # on the surface, equally near several faces
+        vertices.mean(1, keepdim=True) + torch.as_tensor(rng.normal(0, 1.0, (3, 20, 3)), dtype=dtype),  # far
+    ], dim=1)
+    a, b, c = _face_corners(vertices, faces)
+    expected = _nearest_faces_exhaustive(points, a, b, c)
+    assert torch.equal(_nearest_faces(points, a, b, c), expected)
+    assert torch.equal(mesh_proximity(points, vertices, faces).face_index, expected)
+
+
 def test_point_mesh_distance_batches_broadcast() -> None:
     box = trimesh.creation.box(extents=(0.1, 0.2, 0.3))
     verts = torch.tensor(box.vertices)
