@@ -166,32 +166,42 @@ class _Raster:
         self.dtype, self.device = verts.dtype, verts.device
         self.v2d = project_points(verts, K, min_depth=znear * 0.5)  # (B, V, 2), differentiable
         self.z = verts[..., 2]  # (B, V)
+        self.slot = slot
         with torch.no_grad():
             tri = self.v2d.detach()[:, faces]  # (B, F, 3, 2)
-            tz = self.z.detach()[:, faces]  # (B, F, 3)
             edges = tri.roll(-1, dims=2) - tri  # e_i = v_{i+1} - v_i
             area2 = edges[..., 0, 1] * edges[..., 2, 0] - edges[..., 0, 0] * edges[..., 2, 1]  # cross(e0, -e2)
-            valid = (tz > znear).all(-1) & torch.isfinite(tri).all(-1).all(-1) & (area2 != 0)
+            # Vertex tests gathered to the faces: cheaper than testing every corner of every face.
+            vertex_ok = (self.z.detach() > znear) & torch.isfinite(self.v2d.detach()).all(-1)  # (B, V)
+            valid = vertex_ok[:, faces].all(-1) & (area2 != 0)
             if cull:
                 valid &= area2 < 0  # front faces are clockwise on screen (y down) for outward normals
             self.valid = valid  # (B, F)
             self.tri, self.edges, self.area_sign = tri, edges, area2.sign()
+            # The coverage pass's tables hold the drawn faces only (culling drops about half of them).
+            self.drawn = torch.nonzero(valid.reshape(-1)).squeeze(1)  # (n,) global ids b * F + f
+            tri = tri.reshape(-1, 3, 2).index_select(0, self.drawn)  # (n, 3, 2)
+            tz = self.z.detach()[:, faces].reshape(-1, 3).index_select(0, self.drawn)  # (n, 3)
+            area2 = area2.reshape(-1).index_select(0, self.drawn)
             # Inside test: oriented edge functions cross(sgn * e_i, p - v_i) > threshold_i. Tie rule for
             # pixel centres exactly on an edge: an edge owns them when its inward-oriented direction
             # points down (or right if horizontal); a shared edge is traversed both ways by its two
             # faces, so exactly one face claims the pixel (threshold: the smallest negative number).
-            oriented = edges * self.area_sign[..., None, None]
+            oriented = edges.reshape(-1, 3, 2).index_select(0, self.drawn) * area2.sign()[:, None, None]
             owns = (oriented[..., 1] > 0) | ((oriented[..., 1] == 0) & (oriented[..., 0] > 0))
             tiny = torch.finfo(tri.dtype).tiny
             threshold = torch.zeros_like(owns, dtype=tri.dtype).masked_fill_(owns, -tiny)
-            cover = torch.cat([tri, oriented, threshold[..., None]], dim=-1)  # (B, F, 3, 5)
-            self.cover_table = cover.reshape(self.B * self.F, 15).t().contiguous()  # (15, B*F)
+            cover = torch.cat([tri, oriented, threshold[..., None]], dim=-1)  # (n, 3, 5)
+            self.cover_table = cover.reshape(-1, 15).t().contiguous()  # (15, n)
             depth = torch.cat([1.0 / tz.clamp(min=znear), 1.0 / area2.abs().clamp(min=1e-30)[..., None]], -1)
-            self.depth_table = depth.reshape(self.B * self.F, 4).t().contiguous()  # (4, B*F)
-            self.tri_lo = tri.min(dim=2).values.reshape(-1, 2)  # (B*F, 2)
-            self.tri_hi = tri.max(dim=2).values.reshape(-1, 2)
-            batch_index = torch.arange(self.B, device=self.device).repeat_interleave(self.F)
-            self.pixbase = (batch_index * self.M + slot.repeat(self.B)) * (height * width)
+            self.depth_table = depth.t().contiguous()  # (4, n)
+            self.drawn_tri = tri
+            self.tri_lo = tri.min(dim=1).values  # (n, 2)
+            self.tri_hi = tri.max(dim=1).values
+
+    def _pixel_base(self, gface: torch.Tensor) -> torch.Tensor:
+        """(n,) global face ids b * F + f -> flat index of pixel (0, 0) of their output layer."""
+        return ((gface // self.F) * self.M + self.slot.index_select(0, gface % self.F)) * (self.H * self.W)
 
     # ----------------------------------------------------------------------------------------- scan
     def _chunks(self, lo, hi, margin, ids, max_pairs, span):
@@ -239,9 +249,10 @@ class _Raster:
             yield row_ids.index_select(0, rep), xs.index_select(0, rep) + local, row.index_select(0, rep)
             a = b
 
-    def _triangle_span(self, gface, y):
-        """x-interval of each triangle's intersection with the horizontal line at y (slightly widened)."""
-        tri = self.tri.reshape(-1, 3, 2).index_select(0, gface)  # (n, 3, 2)
+    def _triangle_span(self, drawn, y):
+        """x-interval of each drawn triangle's (entry of ``self.drawn``) intersection with the horizontal line
+        at y (slightly widened)."""
+        tri = self.drawn_tri.index_select(0, drawn)  # (n, 3, 2)
         a, b = tri, tri.roll(-1, dims=1)
         ay, by = a[..., 1], b[..., 1]
         yy = y[:, None]
@@ -345,9 +356,9 @@ class _Raster:
         dist_key = torch.full((n_out,), _NO_KEY, dtype=torch.long, device=self.device) if cut2 is not None else None
         depth_key = torch.full((n_out,), _NO_KEY, dtype=torch.long, device=self.device) if need_depth else None
 
-        faces = torch.nonzero(self.valid.reshape(-1)).squeeze(1)
-        for gface, xi, yi in self._chunks(self.tri_lo, self.tri_hi, 0.0, faces, max_pairs, self._triangle_span):
-            t = self.cover_table.index_select(1, gface)
+        drawn = torch.arange(self.drawn.numel(), device=self.device)
+        for face, xi, yi in self._chunks(self.tri_lo, self.tri_hi, 0.0, drawn, max_pairs, self._triangle_span):
+            t = self.cover_table.index_select(1, face)
             px, py = xi.to(self.dtype), yi.to(self.dtype)
             inside = None
             cross = []
@@ -358,12 +369,13 @@ class _Raster:
                 inner = c > t[r + 4]
                 inside = inner if inside is None else inside & inner
             idx = torch.nonzero(inside).squeeze(1)
-            gf = gface.index_select(0, idx)
-            pix = self.pixbase.index_select(0, gf) + yi.index_select(0, idx) * W + xi.index_select(0, idx)
+            face_in = face.index_select(0, idx)
+            gf = self.drawn.index_select(0, face_in)
+            pix = self._pixel_base(gf) + yi.index_select(0, idx) * W + xi.index_select(0, idx)
             covered.index_fill_(0, pix, True)
             if depth_key is not None:
                 # screen barycentrics: lambda_{(i+2)%3} = oriented cross_i / |2 area|; 1/z is linear on screen
-                d = self.depth_table.index_select(1, gf)
+                d = self.depth_table.index_select(1, face_in)
                 c0, c1, c2 = (c.index_select(0, idx) for c in cross)
                 invz = (c0 * d[2] + c1 * d[0] + c2 * d[1]) * d[3]
                 key = ((1.0 / invz).float().view(torch.int32).long() << 32) | gf
@@ -392,7 +404,7 @@ class _Raster:
                 d2 = dx * dx + dy * dy
                 idx = torch.nonzero(d2 < cut2).squeeze(1)
                 gf = gface_e.index_select(0, rep.index_select(0, idx))
-                pix = self.pixbase.index_select(0, gf) + yi.index_select(0, idx) * W + xi.index_select(0, idx)
+                pix = self._pixel_base(gf) + yi.index_select(0, idx) * W + xi.index_select(0, idx)
                 key = (d2.index_select(0, idx).float().view(torch.int32).long() << 32) | gf
                 dist_key.scatter_reduce_(0, pix, key, reduce="amin", include_self=True)
         return covered, dist_key, depth_key
