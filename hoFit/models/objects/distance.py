@@ -205,7 +205,7 @@ def _nearest_faces(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: to
     f = a.shape[1]
     centre = (a + b + c) / 3.0
     radius = torch.stack([(x - centre).norm(dim=-1) for x in (a, b, c)]).amax(dim=0)  # (B, F)
-    # A few float32 ulps of the coordinates' magnitude bound the rounding of the distances compared below.
+    # Widens the test below by 100x float32's relative rounding of the coordinates, so rounding drops no face.
     slack = 1e-5 * (1.0 + float(max(points.abs().max(), a.abs().max(), b.abs().max(), c.abs().max())))
     centre_xyz = _components(centre[:, None])
     out = torch.empty(bsz, n, dtype=torch.long, device=points.device)
