@@ -1,4 +1,4 @@
-"""Depth bias of the hand initialization under Gaussian keypoint noise: prints one JSON line per clip.
+"""Depth bias of the hand initialization under keypoint noise: prints one JSON line per clip.
 
 ``python benchmarks/bench_hand_depth_bias.py DATA/v1_10_021_bleach_cleanser_pinch [...] [--sigma 5] [--seeds 3]
 [--level 2] [--set KEY=VALUE]...``
@@ -89,11 +89,12 @@ def main() -> int:
                         help="config override, e.g. fit.hand_init.noise_debias_samples=2 (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    noise = keypoint_noise(args.sigma, args.level)
     for directory in args.clips:
-        noise = keypoint_noise(args.sigma, args.level)
         errors = wrist_depth_errors(directory, noise, args.seeds, args.preset, args.overrides)
         print(json.dumps({
-            "clip": directory.name, "sigma_px": noise.keypoint_sigma_px, "level": args.level, "overrides": args.overrides,
+            "clip": directory.name, "sigma_px": noise.keypoint_sigma_px, "level": args.level,
+            "overrides": args.overrides,
             "wrist_depth_error_cm": round(float(np.mean(errors)), 3),
             "per_seed_and_hand_cm": [round(e, 3) for e in errors], "torch_threads": torch.get_num_threads(),
         }))
