@@ -181,7 +181,7 @@ class _Raster:
             # The coverage pass's tables hold the drawn faces only (culling drops about half of them).
             self.drawn = torch.nonzero(valid.reshape(-1)).squeeze(1)  # (n,) global ids b * F + f
             tri = tri.reshape(-1, 3, 2).index_select(0, self.drawn)  # (n, 3, 2)
-            tz = self.z.detach()[:, faces].reshape(-1, 3).index_select(0, self.drawn)  # (n, 3)
+            tz = self.z.detach()[(self.drawn // self.F)[:, None], faces[self.drawn % self.F]]  # (n, 3)
             area2 = area2.reshape(-1).index_select(0, self.drawn)
             # Inside test: oriented edge functions cross(sgn * e_i, p - v_i) > threshold_i. Tie rule for
             # pixel centres exactly on an edge: an edge owns them when its inward-oriented direction

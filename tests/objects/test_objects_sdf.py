@@ -58,9 +58,10 @@ def test_point_mesh_distance_matches_trimesh(bottle) -> None:
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_nearest_face_search_matches_measuring_every_face(dtype) -> None:
-    """The pruned search returns exactly the exhaustive search's faces, ties (points on shared vertices and
-    edges) included, for points near, inside, on and far from the mesh, over a batch of deformed meshes."""
-    from hoFit.models.objects.distance import _face_corners, _nearest_faces, _nearest_faces_exhaustive
+    """The pruned search returns exactly the faces that measuring every (point, face) pair finds (the lowest
+    index among equally near faces), ties (points on shared vertices and edges) included, for points near,
+    inside, on and far from the mesh, over a batch of deformed meshes."""
+    from hoFit.models.objects.distance import _face_corners, _nearest_faces, _triangle_sq_distance
 
     mesh = trimesh.creation.icosphere(subdivisions=3, radius=0.05)
     rng = np.random.default_rng(3)
@@ -74,7 +75,8 @@ def test_nearest_face_search_matches_measuring_every_face(dtype) -> None:
         vertices.mean(1, keepdim=True) + torch.as_tensor(rng.normal(0, 1.0, (3, 20, 3)), dtype=dtype),  # far
     ], dim=1)
     a, b, c = _face_corners(vertices, faces)
-    expected = _nearest_faces_exhaustive(points, a, b, c)
+    # every pair at once; min returns the first (lowest-index) minimum of each row
+    expected = _triangle_sq_distance(points[:, :, None], a[:, None], b[:, None], c[:, None]).min(dim=-1).indices
     assert torch.equal(_nearest_faces(points, a, b, c), expected)
     assert torch.equal(mesh_proximity(points, vertices, faces).face_index, expected)
 

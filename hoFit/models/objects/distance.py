@@ -163,43 +163,14 @@ def _closest_point_on_triangle(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor
     return torch.where(inside.unsqueeze(-1), proj, on_edge)
 
 
-def _nearest_faces_exhaustive(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest face for each point, every (point, face) pair measured: points (B, N, 3), corners
-    (B, F, 3) -> (B, N) long. Among faces at the same distance the lowest index wins."""
-    bsz, n = points.shape[:2]
-    f = a.shape[1]
-    out = torch.empty(bsz, n, dtype=torch.long, device=points.device)
-    pairs = _pairs_per_chunk(points.device)
-    face_chunk = max(1, min(f, pairs // max(bsz, 1)))
-    point_chunk = max(1, pairs // max(bsz * face_chunk, 1))
-    for i in range(0, n, point_chunk):
-        p = points[:, i : i + point_chunk, None, :]
-        best_d = None
-        best_i = None
-        for j in range(0, f, face_chunk):
-            d2 = _triangle_sq_distance(
-                p, a[:, None, j : j + face_chunk], b[:, None, j : j + face_chunk], c[:, None, j : j + face_chunk]
-            )
-            d_min, i_min = d2.min(-1)
-            i_min = i_min + j
-            if best_d is None:
-                best_d, best_i = d_min, i_min
-            else:
-                better = d_min < best_d
-                best_d = torch.where(better, d_min, best_d)
-                best_i = torch.where(better, i_min, best_i)
-        out[:, i : i + point_chunk] = best_i
-    return out
-
-
 def _nearest_faces(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """Index of the nearest face for each point: points (B, N, 3), corners (B, F, 3) -> (B, N) long.
 
-    The same answer as measuring every (point, face) pair (`_nearest_faces_exhaustive`) for a fraction of the
-    cost. A face's centroid lies on it, so the nearest centroid's distance U bounds the nearest face's distance
-    from above; a face is no closer than the distance to its bounding sphere about its centroid, so only faces
-    whose sphere comes within U can be the nearest, and only those (point, face) pairs are measured exactly.
-    Among faces at the same distance the lowest index wins, as in the exhaustive search.
+    The same answer as measuring every (point, face) pair, for a fraction of the cost. A face's centroid lies
+    on it, so the nearest centroid's distance U bounds the nearest face's distance from above; a face is no
+    closer than the distance to its bounding sphere about its centroid, so only faces whose sphere comes within
+    U can be the nearest, and only those (point, face) pairs are measured exactly.
+    Among faces at the same distance the lowest index wins.
     """
     bsz, n = points.shape[:2]
     f = a.shape[1]
