@@ -141,6 +141,12 @@ def fit_clip(
                 for layer, h in zip(layers, hand_inits)
             ]
         holding = wrist = None
+        search_mesh = None
+        if fit_cfg.object_init.search_max_faces is not None:
+            coarse = template.decimated(fit_cfg.object_init.search_max_faces)
+            if coarse is not template:
+                coarse_vertices, coarse_faces = coarse.to_torch(device=device, dtype=dtype)
+                search_mesh = (coarse_vertices * base_scale, coarse_faces)
         if fit_cfg.object_init.hand_relative:
             holding = rotation_6d_to_matrix(hand_inits[0].global_orient)
             wrist = init_outputs[0].keypoints[:, 0]
@@ -149,6 +155,7 @@ def fit_clip(
             data.object_present, data.K, fit_cfg.object_init, config.silhouette.sigma_px, fit_cfg.roi_scale, generator,
             hand_rotations=holding, hand_positions=wrist,
             hand=_hand_contact(init_outputs[0], layers[0], sdf, fit_cfg.object_init, base_scale),
+            search_mesh=search_mesh,
         )
         rotation, translation = _choose_object_track(
             obj_init, init_outputs, layers, sdf, fit_cfg.object_init, events, base_scale

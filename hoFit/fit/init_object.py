@@ -226,6 +226,7 @@ def initialize_object(
     hand_rotations: torch.Tensor | None = None,
     hand: HandContact | None = None,
     hand_positions: torch.Tensor | None = None,
+    search_mesh: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> ObjectInit:
     """Search the object's pose in every frame.
 
@@ -248,6 +249,9 @@ def initialize_object(
             `_hand_relative_translation`).
         hand: the initial hand's contact evidence (`HandContact`), added to every track's silhouette loss
             during the search and the refinement, or None.
+        search_mesh: vertices (V', 3), scaled like ``vertices``, and faces (F', 3) of a coarser copy of the
+            template (`ObjectTemplate.decimated`) that the search of every hypothesis renders; the refinement
+            of the best tracks renders the template itself. None renders the template throughout.
 
     Returns:
         `ObjectInit`.
@@ -275,8 +279,9 @@ def initialize_object(
     if base is not None and hand_positions is not None and T > 1:
         transl = _hand_relative_translation(transl, base, hand_positions.to(dtype), present)
     rot6d = matrix_to_rotation_6d(rot_rel)
+    search_vertices, search_faces = (vertices, faces) if search_mesh is None else search_mesh
     rot6d, transl, iou = _fit_tracks(
-        vertices, faces, rot6d, transl, K_low, target_low, valid_low,
+        search_vertices, search_faces, rot6d, transl, K_low, target_low, valid_low,
         config.iterations, config.lr, config.smoothness, settings, config.resolution, base, hand,
         config.track_depth_factor,
     )

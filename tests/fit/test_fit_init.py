@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from hoFit.errors import HoFitError
 from hoFit.fit.init_object import HandContact, _hand_relative_translation, translation_from_box
 from hoFit.fit.interaction_select import grasp_scores, select_track
 from hoFit.geometry.rotations import axis_angle_to_matrix
@@ -239,6 +240,32 @@ def test_object_search_passes_its_depth_factor_switch_to_the_search_and_the_refi
             ObjectInitConfig(hypotheses=3, track_depth_factor=depth_factor),
         )
     assert seen == [depth_factor, depth_factor]
+
+
+def test_object_search_renders_the_coarse_mesh_and_the_refinement_the_template(monkeypatch):
+    import hoFit.fit.init_object as init_object
+    from hoFit.fit.config import ObjectInitConfig
+
+    rendered = []
+
+    def spy(vertices, faces, rot6d, transl, *args):
+        rendered.append((vertices, faces))
+        return rot6d, transl, torch.ones(rot6d.shape[:2])
+
+    monkeypatch.setattr(init_object, "_fit_tracks", spy)
+    vertices, faces = torch.rand(4, 3) + torch.tensor([0.0, 0.0, 0.5]), torch.tensor([[0, 1, 2], [0, 2, 3]])
+    coarse = (vertices[:3].clone(), faces[:1].clone())
+    empty = torch.zeros(2, 8, 8)
+    args = (vertices, faces, empty, empty > 0, torch.tensor([[0.0, 0.0, 4.0, 4.0]]).expand(2, 4),
+            torch.ones(2, dtype=torch.bool), torch.eye(3), ObjectInitConfig(hypotheses=3))
+    init_object.initialize_object(*args, search_mesh=coarse)
+    assert [(v is coarse[0], f is coarse[1]) for v, f in rendered] == [(True, True), (False, False)]
+    assert rendered[1][0] is vertices and rendered[1][1] is faces
+    rendered.clear()
+    init_object.initialize_object(*args)
+    assert all(v is vertices and f is faces for v, f in rendered) and len(rendered) == 2
+    with pytest.raises(HoFitError, match="search_max_faces must be None or an integer >= 4"):
+        ObjectInitConfig(search_max_faces=2)
 
 
 def _hand_and_projection(T: int = 3):

@@ -121,6 +121,30 @@ def _tiny_clip(seed: int = 1, frames: int = 4):
     ).clip
 
 
+@pytest.mark.parametrize("limit", [None, 300])
+def test_object_search_gets_the_template_decimated_to_its_face_limit(monkeypatch, limit):
+    import hoFit.fit.api as api
+
+    class Searched(Exception):
+        pass
+
+    def spy(vertices, faces, *args, search_mesh=None, **kwargs):
+        raise Searched(faces.shape[0], None if search_mesh is None else search_mesh)
+
+    monkeypatch.setattr(api, "initialize_object", spy)
+    clip = _tiny_clip()
+    config = load_config("default", overrides=TINY + [f"fit.object_init.search_max_faces={limit or 'null'}"])
+    with pytest.raises(Searched) as searched:
+        fit_clip(clip, config, progress=False)
+    template_faces, search_mesh = searched.value.args
+    assert template_faces == 1280  # the procedural can
+    if limit is None:
+        assert search_mesh is None
+    else:
+        coarse_vertices, coarse_faces = search_mesh
+        assert 0.9 * limit <= coarse_faces.shape[0] <= limit and int(coarse_faces.max()) < coarse_vertices.shape[0]
+
+
 def test_frames_without_object_or_hand_cues_are_interpolated_and_marked():
     torch.set_num_threads(1)
     clip = _tiny_clip(frames=5)

@@ -171,6 +171,20 @@ def test_decimation_hits_target(ycb_dir: Path) -> None:
     assert 270 <= small.num_faces <= 300 and small.is_watertight
 
 
+def test_decimated_copy_keeps_the_frame_and_caps_the_faces() -> None:
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=0.05)  # 1280 faces
+    template = template_from_arrays(sphere.vertices + [0.1, 0.0, 0.4], sphere.faces, name="ball")
+    coarse = template.decimated(300)
+    assert 270 <= coarse.num_faces <= 300 and coarse.name == "ball" and coarse.scale == template.scale
+    # same frame and units: the coarse vertices stay on the 5 cm sphere about (0.1, 0, 0.4), within 2 mm
+    radii = np.linalg.norm(coarse.vertices - np.array([0.1, 0.0, 0.4], dtype=np.float32), axis=1)
+    assert np.abs(radii - 0.05).max() < 0.002
+    np.testing.assert_allclose(coarse.bounds, template.bounds, atol=0.004)
+    assert template.decimated(1280) is template and template.num_faces == 1280  # nothing to remove, untouched
+    with pytest.raises(HoFitError, match="max_faces must be an integer >= 4"):
+        template.decimated(3)
+
+
 def test_centered_and_dataclass_checks() -> None:
     shifted = template_from_arrays(TETRA_V + 1.0, TETRA_F, name="tetra")
     centered = shifted.centered("bbox")

@@ -133,6 +133,21 @@ class ObjectTemplate:
         shift = self.center(mode).astype(np.float32)
         return replace(self, vertices=self.vertices - shift[None])
 
+    def decimated(self, max_faces: int) -> "ObjectTemplate":
+        """A coarser copy with at most ``max_faces`` faces (quadric decimation), in the same frame and units;
+        the template itself when it has no more faces. Thin parts can fold during decimation, so the copy may
+        not be watertight (``is_watertight`` says); faces it leaves degenerate are removed and counted."""
+        where = f"object template {self.name!r}"
+        if isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer)) or max_faces < 4:
+            raise HoFitError(f"{where}: max_faces must be an integer >= 4, got {max_faces!r}")
+        if self.num_faces <= max_faces:
+            return self
+        mesh, dropped = _decimate(self.to_trimesh(), int(max_faces), where)
+        return replace(
+            self, vertices=np.asarray(mesh.vertices, dtype=np.float32), faces=np.asarray(mesh.faces, dtype=np.int64),
+            is_watertight=bool(mesh.is_watertight), num_removed_faces=self.num_removed_faces + dropped,
+        )
+
 
 def load_template(
     path: str | Path,
