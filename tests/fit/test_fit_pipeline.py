@@ -28,6 +28,9 @@ CLEAN = dict(
 # the phone's half turns), translation 0.17 cm, ADD-S 0.13 cm, keypoints 0.63 cm on this clip. Not every
 # clip of this kind does: with seeds 4 and 5 the object search picks a wrong track (see the README's open
 # work). A broken fit (a random object pose, the hand's depth off by its size prior) fails these by far.
+# The fit is sensitive to the search's hypotheses: with the config's seed 1 or 2 instead of 0 the hand's
+# keypoints end 1.74 or 1.19 cm off and seed 2 misses the object's bounds, and torch 2.11 (another CPU)
+# failed the keypoint bound at seed 0 (README, "On a GPU"): the bounds hold for this platform's fit.
 ROTATION_BOUND_DEG = 5.0
 TRANSLATION_BOUND_CM = 1.0
 ADD_S_BOUND_CM = 1.0
