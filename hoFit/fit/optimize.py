@@ -113,7 +113,6 @@ def run_stage(
     for iteration in bar:
         if iteration == transfer_at and params.hand_orient:
             _transfer(params, data, layers, object_vertices, object_faces, base_scale, settings, optimizer, stage, events, iteration)
-        saved = params.snapshot()
         optimizer.zero_grad()
         state = pose_scene(params, layers, object_vertices, base_scale)
         terms = compute_losses(
@@ -128,8 +127,7 @@ def run_stage(
         # one host synchronization per step (a GPU otherwise waits on every check and logged value)
         checks = [torch.isfinite(total)] + [torch.isfinite(p.grad).all() for p in optimized if p.grad is not None]
         finite = bool(torch.stack(checks).all())
-        if not finite:
-            params.load_(saved)
+        if not finite:  # nothing has changed the parameters yet: skipping optimizer.step() rejects the step
             for group in optimizer.param_groups:
                 group["lr"] *= 0.5
             message = f"{stage.name} iteration {iteration}: non-finite loss or gradient, step rejected, lr halved"

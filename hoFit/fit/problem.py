@@ -214,19 +214,13 @@ class FitParameters:
         return [p for group in self.groups().values() for p in group]
 
     def snapshot(self) -> "FitParameters":
-        """A detached copy (for rejecting a bad step)."""
+        """A detached copy."""
         copy = lambda xs: [x.detach().clone() for x in xs]  # noqa: E731
         return FitParameters(
             copy(self.hand_orient), copy(self.hand_pca), copy(self.hand_betas), copy(self.hand_transl),
             self.object_rot.detach().clone(), self.object_transl.detach().clone(), self.object_log_scale.detach().clone(),
             copy(self.hand_log_scale),
         )
-
-    def load_(self, other: "FitParameters") -> None:
-        """Copy values from ``other`` in place (keeps optimizer references valid)."""
-        with torch.no_grad():
-            for mine, theirs in zip(self.all(), other.all()):
-                mine.copy_(theirs)
 
 
 @dataclass
