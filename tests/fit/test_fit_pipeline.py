@@ -132,20 +132,25 @@ def test_object_search_gets_the_template_decimated_to_its_face_limit(monkeypatch
         pass
 
     def spy(vertices, faces, *args, search_mesh=None, **kwargs):
-        raise Searched(faces.shape[0], None if search_mesh is None else search_mesh)
+        raise Searched(vertices, faces.shape[0], search_mesh)
 
     monkeypatch.setattr(api, "initialize_object", spy)
     clip = _tiny_clip()
-    config = load_config("default", overrides=TINY + [f"fit.object_init.search_max_faces={limit or 'null'}"])
+    # an object scale other than the clip's (1.0), which the coarse mesh must take too
+    overrides = [f"fit.object_init.search_max_faces={limit or 'null'}", "object.scale=1.5"]
+    config = load_config("default", overrides=TINY + overrides)
     with pytest.raises(Searched) as searched:
         fit_clip(clip, config, progress=False)
-    template_faces, search_mesh = searched.value.args
+    vertices, template_faces, search_mesh = searched.value.args
     assert template_faces == 1280  # the procedural can
     if limit is None:
         assert search_mesh is None
     else:
         coarse_vertices, coarse_faces = search_mesh
         assert 0.9 * limit <= coarse_faces.shape[0] <= limit and int(coarse_faces.max()) < coarse_vertices.shape[0]
+        # in the same frame and at the same metric scale as the template the search is given (within 3 mm)
+        extent = lambda v: torch.stack([v.amin(0), v.amax(0)])  # noqa: E731
+        torch.testing.assert_close(extent(coarse_vertices), extent(vertices), atol=0.003, rtol=0.0)
 
 
 def test_frames_without_object_or_hand_cues_are_interpolated_and_marked():
