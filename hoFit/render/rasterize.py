@@ -38,6 +38,8 @@ from hoFit.geometry.cameras import project_points
 __all__ = ["Fragments", "rasterize", "check_meshes", "pack_meshes"]
 
 _NO_KEY = torch.iinfo(torch.int64).max
+# Widening (pixels) of a triangle's x-interval on a pixel row in the coverage scan; the exact inside test decides.
+_SPAN_EPS = 1e-3
 
 
 @dataclass
@@ -170,18 +172,30 @@ class _Raster:
         with torch.no_grad():
             # index_select gathers rows three times faster than advanced indexing on a CPU
             tri = self.v2d.detach().index_select(1, faces.reshape(-1)).view(self.B, self.F, 3, 2)  # (B, F, 3, 2)
-            edges = tri.roll(-1, dims=2) - tri  # e_i = v_{i+1} - v_i
-            area2 = edges[..., 0, 1] * edges[..., 2, 0] - edges[..., 0, 0] * edges[..., 2, 1]  # cross(e0, -e2)
+            e0, e2 = tri[..., 1, :] - tri[..., 0, :], tri[..., 0, :] - tri[..., 2, :]  # e_i = v_{i+1} - v_i
+            area2 = e0[..., 1] * e2[..., 0] - e0[..., 0] * e2[..., 1]  # cross(e0, -e2)
             # Vertex tests gathered to the faces: cheaper than testing every corner of every face.
             vertex_ok = (self.z.detach() > znear) & torch.isfinite(self.v2d.detach()).all(-1)  # (B, V)
             valid = vertex_ok[:, faces].all(-1) & (area2 != 0)
             if cull:
                 valid &= area2 < 0  # front faces are clockwise on screen (y down) for outward normals
             self.valid = valid  # (B, F)
-            self.tri, self.edges, self.area_sign = tri, edges, area2.sign()
-            # The coverage pass's tables hold the drawn faces only (culling drops about half of them).
-            self.drawn = torch.nonzero(valid.reshape(-1)).squeeze(1)  # (n,) global ids b * F + f
-            tri = tri.reshape(-1, 3, 2).index_select(0, self.drawn)  # (n, 3, 2)
+            self.tri, self.area_sign = tri, area2.sign()
+            # The coverage pass's tables hold the drawn faces (culling drops about half of them) whose box
+            # holds a pixel centre of the image: a template rendered a few dozen pixels wide has many faces
+            # smaller than a pixel, which cover none.
+            drawn = torch.nonzero(valid.reshape(-1)).squeeze(1)  # global ids b * F + f
+            tri = tri.reshape(-1, 3, 2).index_select(0, drawn)
+            corners = tri.unbind(1)
+            lo = torch.minimum(torch.minimum(corners[0], corners[1]), corners[2])
+            hi = torch.maximum(torch.maximum(corners[0], corners[1]), corners[2])
+            # the pixel centres (integer coordinates) that the scan can reach (`_chunks`, `_triangle_span`)
+            x0, x1 = torch.ceil(lo[:, 0] - _SPAN_EPS).clamp(min=0), torch.floor(hi[:, 0] + _SPAN_EPS).clamp(max=width - 1)
+            y0, y1 = torch.ceil(lo[:, 1]).clamp(min=0), torch.floor(hi[:, 1]).clamp(max=height - 1)
+            reach = torch.nonzero((x0 <= x1) & (y0 <= y1)).squeeze(1)
+            self.drawn = drawn.index_select(0, reach)  # (n,)
+            tri = tri.index_select(0, reach)  # (n, 3, 2)
+            self.tri_lo, self.tri_hi = lo.index_select(0, reach), hi.index_select(0, reach)  # (n, 2)
             corner_ids = self._corner_ids(self.drawn)  # (n, 3)
             tz = self.z.detach().reshape(-1).index_select(0, corner_ids.reshape(-1)).view(-1, 3)  # (n, 3)
             area2 = area2.reshape(-1).index_select(0, self.drawn)
@@ -189,7 +203,7 @@ class _Raster:
             # pixel centres exactly on an edge: an edge owns them when its inward-oriented direction
             # points down (or right if horizontal); a shared edge is traversed both ways by its two
             # faces, so exactly one face claims the pixel (threshold: the smallest negative number).
-            oriented = edges.reshape(-1, 3, 2).index_select(0, self.drawn) * area2.sign()[:, None, None]
+            oriented = (tri.roll(-1, dims=1) - tri) * area2.sign()[:, None, None]
             owns = (oriented[..., 1] > 0) | ((oriented[..., 1] == 0) & (oriented[..., 0] > 0))
             tiny = torch.finfo(tri.dtype).tiny
             threshold = torch.zeros_like(owns, dtype=tri.dtype).masked_fill_(owns, -tiny)
@@ -199,9 +213,6 @@ class _Raster:
             inv_area = 1.0 / area2.abs().clamp(min=1e-30)
             self.depth_table = torch.cat([(1.0 / tz.clamp(min=znear)).t(), inv_area[None]], dim=0)  # (4, n)
             self.drawn_tri = tri
-            corners = tri.unbind(1)
-            self.tri_lo = torch.minimum(torch.minimum(corners[0], corners[1]), corners[2])  # (n, 2)
-            self.tri_hi = torch.maximum(torch.maximum(corners[0], corners[1]), corners[2])
 
     def _corner_ids(self, gface: torch.Tensor) -> torch.Tensor:
         """(n,) global face ids b * F + f -> (n, 3) global vertex ids b * V + v of their corners."""
@@ -274,8 +285,7 @@ class _Raster:
         x_hi = torch.where(crosses, x, -big).amax(1)
         x_lo = torch.minimum(x_lo, torch.where(flat, torch.minimum(a[..., 0], b[..., 0]), big).amin(1))
         x_hi = torch.maximum(x_hi, torch.where(flat, torch.maximum(a[..., 0], b[..., 0]), -big).amax(1))
-        eps = 1e-3  # pixels; the exact inside test decides
-        return x_lo - eps, x_hi + eps
+        return x_lo - _SPAN_EPS, x_hi + _SPAN_EPS
 
     @staticmethod
     def _capsule_span(table, radius):
@@ -396,7 +406,7 @@ class _Raster:
             corner = half % 3
             tri = self.tri.reshape(-1, 3, 2)
             a = tri[gface_e, corner]  # (E, 2)
-            e = self.edges.reshape(-1, 3, 2)[gface_e, corner]
+            e = tri[gface_e, (corner + 1) % 3] - a  # the edge from corner i to corner i + 1
             len2 = (e * e).sum(-1)
             inv_len2 = torch.where(len2 > 0, 1.0 / len2.clamp(min=1e-30), torch.zeros_like(len2))
             table = torch.stack([a[:, 0], a[:, 1], e[:, 0], e[:, 1], inv_len2], 0)  # (5, E)

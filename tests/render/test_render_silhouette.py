@@ -105,6 +105,29 @@ def test_scene_matches_reference():
     assert abs(float(a.grad[..., 2].sum()) - float((fin & (inst == 0)).sum())) < 1e-6
 
 
+def test_faces_smaller_than_a_pixel_match_reference():
+    """A finely tessellated sphere about 17 px wide, behind a box: most of its faces hold no pixel centre
+    and get no coverage-table entry, yet silhouettes, instances and depths are the reference's."""
+    from hoFit.render.rasterize import _Raster
+
+    sphere = trimesh.creation.icosphere(4, radius=0.05)  # 5120 faces
+    box = trimesh.creation.box((0.03, 0.02, 0.02))
+    vs, fs = _mesh(sphere, (0.0, 0.0, 0.6), batch=2, noise=0.001)
+    vs[1] = vs[1] + torch.tensor([0.012, -0.007, 0.0], dtype=vs.dtype)
+    vb, fb = _mesh(box, (0.01, 0.0, 0.5), batch=2)
+    K = _K(cx=11.6, cy=12.3)
+    settings = SilhouetteSettings(sigma_px=0.7)
+    out = render_scene([(vb, fb), (vs, fs)], K, (24, 24), settings)
+    sil, inst, depth, mesh_depth = render_scene_reference([(vb, fb), (vs, fs)], K, (24, 24), settings)
+    assert (out.silhouettes - sil).abs().max() < 1e-6
+    assert torch.equal(out.instance, inst) and int((inst == 1).sum()) > 300
+    fin = torch.isfinite(mesh_depth)
+    assert torch.equal(torch.isfinite(out.mesh_depth), fin)
+    assert (out.mesh_depth[fin] - mesh_depth[fin]).abs().max() < 1e-9
+    raster = _Raster(vs, fs, torch.zeros(fs.shape[0], dtype=torch.long), 1, K.expand(2, 3, 3), 24, 24, True, 0.01)
+    assert raster.drawn.numel() < 0.5 * int(raster.valid.sum())  # most front faces cover no pixel centre
+
+
 # ------------------------------------------------------------------------------------ closed forms
 def test_rotated_square_area_sharp():
     side, z, f = 0.2, 1.0, 200.0  # 40 px on screen
