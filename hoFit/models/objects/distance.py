@@ -178,16 +178,24 @@ def _nearest_faces(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: to
     radius = torch.stack([(x - centre).norm(dim=-1) for x in (a, b, c)]).amax(dim=0)  # (B, F)
     # Widens the test below by 100x float32's relative rounding of the coordinates, so rounding drops no face.
     slack = 1e-5 * (1.0 + float(max(points.abs().max(), a.abs().max(), b.abs().max(), c.abs().max())))
-    centre_xyz = _components(centre[:, None])
+    # Squared distances to the centroids as |p|^2 + |c|^2 - 2 p.c, one batched matrix product per chunk, about
+    # an origin among the faces; ``delta`` bounds that form's rounding error (each term is at most ``largest``)
+    # and widens the tests, so that the candidates still include every face that can be the nearest.
+    origin = centre.mean(dim=1, keepdim=True)  # (B, 1, 3)
+    centre = centre - origin
+    local = points - origin
+    centre_sq, point_sq = centre.square().sum(-1), local.square().sum(-1)  # (B, F), (B, N)
+    largest = float(max(centre_sq.max(), point_sq.max())) if n and f else 0.0
+    delta = 64.0 * torch.finfo(points.dtype).eps * largest
+    centre_t = centre.transpose(1, 2)  # (B, 3, F)
     out = torch.empty(bsz, n, dtype=torch.long, device=points.device)
     point_chunk = max(1, _pairs_per_chunk(points.device) // max(bsz * f, 1))
     for i in range(0, n, point_chunk):
-        p = points[:, i : i + point_chunk]  # (B, m, 3)
+        p = local[:, i : i + point_chunk]  # (B, m, 3)
         m = p.shape[1]
-        offset = _sub(_components(p[:, :, None]), centre_xyz)
-        d2 = _dot(offset, offset)  # (B, m, F) squared distances to the centroids
-        reach = d2.amin(dim=-1, keepdim=True).sqrt() + slack  # (B, m, 1)
-        batch, point, face = torch.nonzero(d2 <= (reach + radius[:, None]).square(), as_tuple=True)
+        d2 = torch.baddbmm(point_sq[:, i : i + point_chunk, None] + centre_sq[:, None], p, centre_t, alpha=-2.0)
+        reach = (d2.amin(dim=-1, keepdim=True) + delta).clamp(min=0.0).sqrt() + slack  # (B, m, 1)
+        batch, point, face = torch.nonzero(d2 <= (reach + radius[:, None]).square() + delta, as_tuple=True)
         pair_d2 = _triangle_sq_distance(points[batch, i + point], a[batch, face], b[batch, face], c[batch, face])
         slot = batch * m + point
         best = torch.full((bsz * m,), float("inf"), dtype=pair_d2.dtype, device=points.device)
