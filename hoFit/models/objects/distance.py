@@ -188,6 +188,8 @@ def _nearest_faces(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: to
     largest = float(max(centre_sq.max(), point_sq.max())) if n and f else 0.0
     delta = 64.0 * torch.finfo(points.dtype).eps * largest
     centre_t = centre.transpose(1, 2)  # (B, 3, F)
+    # the pairs are gathered from flat rows with index_select (faster than advanced indexing on a CPU)
+    flat_points, flat_corners = points.reshape(-1, 3), [x.reshape(-1, 3) for x in (a, b, c)]
     out = torch.empty(bsz, n, dtype=torch.long, device=points.device)
     point_chunk = max(1, _pairs_per_chunk(points.device) // max(bsz * f, 1))
     for i in range(0, n, point_chunk):
@@ -195,8 +197,11 @@ def _nearest_faces(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: to
         m = p.shape[1]
         d2 = torch.baddbmm(point_sq[:, i : i + point_chunk, None] + centre_sq[:, None], p, centre_t, alpha=-2.0)
         reach = (d2.amin(dim=-1, keepdim=True) + delta).clamp(min=0.0).sqrt() + slack  # (B, m, 1)
-        batch, point, face = torch.nonzero(d2 <= (reach + radius[:, None]).square() + delta, as_tuple=True)
-        pair_d2 = _triangle_sq_distance(points[batch, i + point], a[batch, face], b[batch, face], c[batch, face])
+        bound = (reach + radius[:, None]).square_().add_(delta)  # (B, m, F)
+        batch, point, face = torch.nonzero(d2 <= bound, as_tuple=True)
+        pair_face = batch * f + face
+        corners = (x.index_select(0, pair_face) for x in flat_corners)
+        pair_d2 = _triangle_sq_distance(flat_points.index_select(0, batch * n + i + point), *corners)
         slot = batch * m + point
         best = torch.full((bsz * m,), float("inf"), dtype=pair_d2.dtype, device=points.device)
         best = best.scatter_reduce(0, slot, pair_d2, "amin")
