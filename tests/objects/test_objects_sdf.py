@@ -101,6 +101,15 @@ def test_point_mesh_distance_batches_broadcast() -> None:
     np.testing.assert_allclose(out[0][~outside].numpy(), inside_d[~outside].numpy(), atol=1e-12)
 
 
+def test_no_points_give_empty_results() -> None:
+    box = trimesh.creation.box(extents=(0.1, 0.2, 0.3))
+    verts, faces = torch.tensor(box.vertices)[None].repeat(2, 1, 1), torch.tensor(box.faces)
+    none = torch.zeros(2, 0, 3, dtype=torch.float64)
+    near = mesh_proximity(none, verts, faces)
+    assert near.distance.shape == (2, 0) and near.closest.shape == (2, 0, 3) and near.face_index.shape == (2, 0)
+    assert winding_number(none, verts, faces).shape == (2, 0)
+
+
 def test_point_mesh_distance_gradcheck() -> None:
     verts = torch.tensor([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=torch.float64, requires_grad=True)
     faces = torch.tensor([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])

@@ -82,8 +82,9 @@ def _broadcast(points: torch.Tensor, vertices: torch.Tensor) -> tuple[torch.Tens
         raise ValueError(
             f"batch dims of points {tuple(points.shape)} and vertices {tuple(vertices.shape)} do not broadcast"
         ) from exc
-    p = points.expand(*batch, *points.shape[-2:]).reshape(-1, *points.shape[-2:])
-    v = vertices.expand(*batch, *vertices.shape[-2:]).reshape(-1, *vertices.shape[-2:])
+    size = math.prod(batch)  # not -1: a reshape of no points could not infer it
+    p = points.expand(*batch, *points.shape[-2:]).reshape(size, *points.shape[-2:])
+    v = vertices.expand(*batch, *vertices.shape[-2:]).reshape(size, *vertices.shape[-2:])
     return p, v, tuple(batch)
 
 
@@ -174,19 +175,25 @@ def _nearest_faces(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: to
     """
     bsz, n = points.shape[:2]
     f = a.shape[1]
+    if n == 0:
+        return torch.empty(bsz, 0, dtype=torch.long, device=points.device)
     centre = (a + b + c) / 3.0
     radius = torch.stack([(x - centre).norm(dim=-1) for x in (a, b, c)]).amax(dim=0)  # (B, F)
-    # Widens the test below by 100x float32's relative rounding of the coordinates, so rounding drops no face.
-    slack = 1e-5 * (1.0 + float(max(points.abs().max(), a.abs().max(), b.abs().max(), c.abs().max())))
     # Squared distances to the centroids as |p|^2 + |c|^2 - 2 p.c, one batched matrix product per chunk, about
-    # an origin among the faces; ``delta`` bounds that form's rounding error (each term is at most ``largest``)
-    # and widens the tests, so that the candidates still include every face that can be the nearest.
+    # an origin among the faces.
     origin = centre.mean(dim=1, keepdim=True)  # (B, 1, 3)
     centre = centre - origin
     local = points - origin
     centre_sq, point_sq = centre.square().sum(-1), local.square().sum(-1)  # (B, F), (B, N)
-    largest = float(max(centre_sq.max(), point_sq.max())) if n and f else 0.0
-    delta = 64.0 * torch.finfo(points.dtype).eps * largest
+    coordinate, term = torch.stack(  # one host synchronization
+        [torch.stack([points.abs().amax(), a.abs().amax(), b.abs().amax(), c.abs().amax()]).amax(),
+         torch.maximum(centre_sq.amax(), point_sq.amax())]
+    ).tolist()
+    # Two widenings of the tests below, so that rounding drops no face that can be the nearest: ``slack``,
+    # 100x float32's relative rounding of the coordinates, and ``delta``, a bound of the expanded form's
+    # rounding error (each of its terms is at most ``term``).
+    slack = 1e-5 * (1.0 + coordinate)
+    delta = 64.0 * torch.finfo(points.dtype).eps * term
     centre_t = centre.transpose(1, 2)  # (B, 3, F)
     # the pairs are gathered from flat rows with index_select (faster than advanced indexing on a CPU)
     flat_points, flat_corners = points.reshape(-1, 3), [x.reshape(-1, 3) for x in (a, b, c)]
@@ -279,7 +286,7 @@ def winding_number(points: torch.Tensor, vertices: torch.Tensor, faces: torch.Te
     pairs = _pairs_per_chunk(points.device)
     face_chunk = max(1, min(f, pairs // max(bsz, 1)))
     point_chunk = max(1, pairs // max(bsz * face_chunk, 1))
-    chunks = []
+    chunks = [p.new_zeros(bsz, 0)]  # no points: no winding numbers
     for i in range(0, n, point_chunk):
         q = p[:, i : i + point_chunk, None, :]
         total = torch.zeros(q.shape[:2], dtype=p.dtype, device=p.device)
