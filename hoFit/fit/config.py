@@ -175,7 +175,8 @@ class ObjectInitConfig:
         search_max_faces: the search of every hypothesis at ``resolution`` renders the template decimated to
             at most this many faces (the refinement renders the whole template), for speed: its cost grows
             with the faces rendered. None renders the whole template throughout. On synth-v1 with exact cues
-            (2-core CPU) 500 cut the object search from 63.5 to 38.4 s per clip (mean), but the coarse
+            (2-core CPU, before the rasterizer's exact speed-ups) 500 cut the object search from 63.5 to 38.4 s
+            per clip (mean), but the coarse
             silhouettes ranked the tracks differently: two clips ended upside down and the mean joint error
             went 1.27 -> 1.71 cm (README), hence off by default.
         lr: Adam learning rate (translations; rotations use 10x).
