@@ -176,9 +176,8 @@ class ObjectInitConfig:
             at most this many faces (the refinement renders the whole template), for speed: its cost grows
             with the faces rendered. None renders the whole template throughout. On synth-v1 with exact cues
             (2-core CPU, before the rasterizer's exact speed-ups) 500 cut the object search from 63.5 to 38.4 s
-            per clip (mean), but the coarse
-            silhouettes ranked the tracks differently: two clips ended upside down and the mean joint error
-            went 1.27 -> 1.71 cm (README), hence off by default.
+            per clip (mean), but the coarse silhouettes ranked the tracks differently: two clips ended upside
+            down and the mean joint error went 1.27 -> 1.71 cm (README), hence off by default.
         lr: Adam learning rate (translations; rotations use 10x).
         smoothness: weight of the track's temporal smoothness during the search.
         interaction_iou_margin: among refined tracks whose mean IoU is within this margin of the best, the
