@@ -167,7 +167,7 @@ class _Raster:
         self._verts = verts
         self.dtype, self.device = verts.dtype, verts.device
         self.v2d = project_points(verts, K, min_depth=znear * 0.5)  # (B, V, 2), differentiable
-        self.z = verts[..., 2]  # (B, V)
+        self.z = verts[..., 2].contiguous()  # (B, V); contiguous once, for the flat gathers below
         self.slot = slot
         with torch.no_grad():
             # index_select gathers rows three times faster than advanced indexing on a CPU
