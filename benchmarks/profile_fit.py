@@ -55,7 +55,9 @@ def _per_phase_counts(events) -> dict[str, dict[str, int]]:
     starts = [start for start, _, _ in phases]
     for e in events:
         is_launch = e.name in LAUNCHES
-        if not (is_launch or (e.name.startswith("aten::") and e.cpu_parent is None)):
+        # top-level: not called from inside another operator (a phase's own range may be the parent)
+        parent = e.cpu_parent
+        if not (is_launch or (e.name.startswith("aten::") and (parent is None or not parent.name.startswith("aten::")))):
             continue
         k = bisect.bisect_right(starts, e.time_range.start) - 1
         if k >= 0 and e.time_range.start <= phases[k][1]:
