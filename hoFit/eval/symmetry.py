@@ -40,8 +40,19 @@ def _surface_samples(vertices: np.ndarray, faces: np.ndarray, count: int, seed: 
     return t[:, 0] + u * (t[:, 1] - t[:, 0]) + v * (t[:, 2] - t[:, 0])
 
 
+# Second moments closer than this (relative to the largest) count as equal: the principal axes in their
+# subspace are then arbitrary, and LAPACK builds pick different ones (a square prism's came out 10 degrees
+# from an edge normal with one OpenBLAS kernel and 7 degrees from a diagonal with another).
+DEGENERATE_MOMENT = 1e-2
+
+
 def _surface_axes(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Area-weighted centroid (3,) and principal axes (3, 3, columns) of a triangle surface, in closed form."""
+    """Area-weighted centroid (3,) and principal axes (3, 3, columns) of a triangle surface, in closed form.
+
+    Where second moments are equal (`DEGENERATE_MOMENT`), the axes that span their subspace are fixed by the
+    shape instead of by the eigen solver: the direction of the vertex farthest from the other axis (or from
+    the centre, when all three are equal), then its perpendicular.
+    """
     triangles = vertices[faces]  # (F, 3, 3)
     areas = _triangle_areas(triangles)
     centre = (areas[:, None] * triangles.mean(axis=1)).sum(axis=0) / areas.sum()
@@ -49,7 +60,27 @@ def _surface_axes(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, 
     corners = local.sum(axis=1)
     # second moment of a triangle about the origin: area / 12 * (sum_i v_i v_i^T + (sum_i v_i)(sum_i v_i)^T)
     moment = np.einsum("f,fki,fkj->ij", areas, local, local) + np.einsum("f,fi,fj->ij", areas, corners, corners)
-    return centre, np.linalg.eigh(moment / 12)[1]
+    values, axes = np.linalg.eigh(moment / 12)
+    limit = DEGENERATE_MOMENT * np.abs(values).max()
+    low_pair, high_pair = values[1] - values[0] <= limit, values[2] - values[1] <= limit  # ascending values
+    if not (low_pair or high_pair):
+        return centre, axes
+    offsets = vertices - centre
+    if low_pair and high_pair:  # the same moment about every axis: only the shape's vertices can fix a frame
+        first = offsets[np.argmax(np.linalg.norm(offsets, axis=1))]
+        first = first / np.linalg.norm(first)
+        across = offsets - np.outer(offsets @ first, first)
+        second = across[np.argmax(np.linalg.norm(across, axis=1))]
+        second = second / np.linalg.norm(second)
+        return centre, np.stack([first, second, np.cross(first, second)], axis=1)
+    pair, single = ((0, 1), 2) if low_pair else ((1, 2), 0)
+    axis = axes[:, single]
+    across = offsets - np.outer(offsets @ axis, axis)  # offsets in the plane of the equal moments
+    first = across[np.argmax(np.linalg.norm(across, axis=1))]
+    first = first / np.linalg.norm(first)
+    fixed = axes.copy()
+    fixed[:, pair[0]], fixed[:, pair[1]] = first, np.cross(axis, first)
+    return centre, fixed
 
 
 def _axis_rotations(axis: np.ndarray, degrees: np.ndarray) -> np.ndarray:

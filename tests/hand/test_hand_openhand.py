@@ -213,8 +213,20 @@ def test_gradients_finite_at_zero_pose() -> None:
     assert all(torch.isfinite(p.grad).all() for p in params)
 
 
+# Arrays the build derives from the skeleton and the grasp set alone, not from the meshed surface.
+_SKELETON_ARRAYS = ("kintree_table", "hands_components", "hands_mean", "side", "name", "joint_axes", "joint_limits")
+
+
 def test_regeneration_equals_committed_asset(tmp_path: Path, monkeypatch) -> None:
-    """The committed asset is what the build command writes; without it hoFit rebuilds into the cache."""
+    """The committed asset is what the build command writes; without it hoFit rebuilds into the cache.
+
+    The surface is remeshed by steps that round differently with each BLAS kernel: with OpenBLAS's Zen
+    kernels (an AMD EPYC machine) the rebuild has 947 vertices, 0.9 mm from the committed asset's 951 at
+    most, which its SkylakeX kernels rebuild exactly. So the mesh is compared as a surface, the rest exactly.
+    """
+    from hoFit.models.hand.layer import HandLayer
+    from hoFit.models.objects.distance import point_mesh_distance
+
     committed = load_hand_data(openhand.default_asset_path())
     monkeypatch.setattr(openhand, "default_asset_path", lambda: tmp_path / "absent" / "openhand_right.npz")
     monkeypatch.setenv("HOFIT_CACHE_DIR", str(tmp_path / "cache"))
@@ -223,8 +235,23 @@ def test_regeneration_equals_committed_asset(tmp_path: Path, monkeypatch) -> Non
     rebuilt = load_hand_data(rebuilt_path)
     a, b = committed.to_arrays(), rebuilt.to_arrays()
     assert sorted(a) == sorted(b)
-    for key in a:
-        if a[key].dtype.kind == "f":
-            np.testing.assert_allclose(a[key], b[key], atol=1e-6, err_msg=key)
-        else:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    for key in _SKELETON_ARRAYS:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # the rest joints (the regressor reproduces the skeleton) and the fingertips
+    np.testing.assert_allclose(a["J_regressor"] @ a["v_template"], b["J_regressor"] @ b["v_template"], atol=1e-6)
+    tips_a, tips_b = a["v_template"][a["fingertip_vertex_ids"]], b["v_template"][b["fingertip_vertex_ids"]]
+    np.testing.assert_allclose(tips_a, tips_b, atol=1e-3)
+    # the same surface: vertex counts within 2 %, every vertex within 1.5 mm of the other surface
+    assert abs(len(a["v_template"]) - len(b["v_template"])) <= 0.02 * len(a["v_template"])
+    def farthest(points, vertices, faces) -> float:
+        """Largest distance (m) of (B, N, 3) points to the surface of one mesh."""
+        return float(point_mesh_distance(torch.as_tensor(points), torch.as_tensor(vertices), torch.as_tensor(faces)).max())
+
+    assert farthest(a["v_template"][None], b["v_template"], b["closed_faces"]) < 1.5e-3
+    assert farthest(b["v_template"][None], a["v_template"], a["closed_faces"]) < 1.5e-3
+    # the same skinning: posed by a grasp that bends every joint, the two surfaces stay as close
+    pose = torch.as_tensor(a["hands_components"][:3].sum(axis=0) + a["hands_mean"])[None]
+    posed = [HandLayer(data, use_pca=False, flat_hand_mean=True, dtype=torch.float64)(articulation=pose)
+             for data in (committed, rebuilt)]
+    np.testing.assert_allclose(posed[0].keypoints.numpy(), posed[1].keypoints.numpy(), atol=1e-3)
+    assert farthest(posed[0].vertices, posed[1].vertices[0], b["closed_faces"]) < 1.5e-3
