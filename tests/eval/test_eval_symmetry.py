@@ -28,7 +28,8 @@ def _angles_deg(rotations: np.ndarray) -> np.ndarray:
     # atan2 of the sine (antisymmetric part) and cosine (trace): arccos of the trace alone loses half the
     # digits near 0 and 180 degrees (a half turn read 179.9999981 from an exact one on some BLAS builds)
     r = rotations
-    sine = 0.5 * np.linalg.norm(np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1]], -1), axis=-1)
+    antisymmetric = np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1]], axis=-1)
+    sine = 0.5 * np.linalg.norm(antisymmetric, axis=-1)
     cosine = 0.5 * (np.trace(r, axis1=1, axis2=2) - 1)
     return np.degrees(np.arctan2(sine, cosine))
 
