@@ -46,6 +46,14 @@ def _surface_samples(vertices: np.ndarray, faces: np.ndarray, count: int, seed: 
 DEGENERATE_MOMENT = 1e-2
 
 
+def _farthest_direction(offsets: np.ndarray, axis: np.ndarray | None = None) -> np.ndarray:
+    """(3,) unit direction of the offset (V, 3) farthest from a unit ``axis`` through the origin, measured
+    across it (from the origin when ``axis`` is None)."""
+    across = offsets if axis is None else offsets - np.outer(offsets @ axis, axis)
+    farthest = across[np.argmax(np.linalg.norm(across, axis=1))]
+    return farthest / np.linalg.norm(farthest)
+
+
 def _surface_axes(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Area-weighted centroid (3,) and principal axes (3, 3, columns) of a triangle surface, in closed form.
 
@@ -67,17 +75,12 @@ def _surface_axes(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, 
         return centre, axes
     offsets = vertices - centre
     if low_pair and high_pair:  # the same moment about every axis: only the shape's vertices can fix a frame
-        first = offsets[np.argmax(np.linalg.norm(offsets, axis=1))]
-        first = first / np.linalg.norm(first)
-        across = offsets - np.outer(offsets @ first, first)
-        second = across[np.argmax(np.linalg.norm(across, axis=1))]
-        second = second / np.linalg.norm(second)
+        first = _farthest_direction(offsets)
+        second = _farthest_direction(offsets, first)
         return centre, np.stack([first, second, np.cross(first, second)], axis=1)
     pair, single = ((0, 1), 2) if low_pair else ((1, 2), 0)
     axis = axes[:, single]
-    across = offsets - np.outer(offsets @ axis, axis)  # offsets in the plane of the equal moments
-    first = across[np.argmax(np.linalg.norm(across, axis=1))]
-    first = first / np.linalg.norm(first)
+    first = _farthest_direction(offsets, axis)  # in the plane of the equal moments
     fixed = axes.copy()
     fixed[:, pair[0]], fixed[:, pair[1]] = first, np.cross(axis, first)
     return centre, fixed
@@ -167,9 +170,7 @@ def template_symmetries(
                     # Equal second moments across this axis leave the other principal axes arbitrary in its
                     # plane: try the half turn about the direction of the vertex farthest from the axis (one of
                     # the half-turn axes of a regular prism).
-                    across = (vertices - centre) - np.outer((vertices - centre) @ axis, axis)
-                    farthest = across[np.argmax(np.linalg.norm(across, axis=1))]
-                    flip = _axis_rotations(farthest / np.linalg.norm(farthest), [180.0])
+                    flip = _axis_rotations(_farthest_direction(vertices - centre, axis), [180.0])
                     if accepted(flip)[0]:
                         found.append(flip)
                 break
