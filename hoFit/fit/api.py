@@ -184,7 +184,13 @@ def fit_clip(
             continue
         phase.start(stage.name)
         if "hand_scale" in stage.optimize:
-            _size_hands(params, layers, object_vertices, base_scale, sdf, fit_cfg.object_init, events, stage.name)
+            sizing = fit_cfg.object_init
+            residual = 0.0
+            if sizing.hand_size_prior > 0 and len(sizing.hand_scales) > 1:
+                residual = _object_silhouette_residual(
+                    params, data, layers, object_vertices, object_faces, base_scale, config.silhouette
+                )
+            _size_hands(params, layers, object_vertices, base_scale, sdf, sizing, events, stage.name, residual)
         losses[stage.name] = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
             fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer,
@@ -269,13 +275,18 @@ def _choose_object_track(
 SIZING_REACH_CM = 1.0
 
 
-def _size_hands(params: FitParameters, layers, object_vertices, base_scale: float, sdf, config, events, where: str) -> None:
+def _size_hands(
+    params: FitParameters, layers, object_vertices, base_scale: float, sdf, config, events, where: str,
+    silhouette_residual: float = 0.0,
+) -> None:
     """Multiply each hand's size factor (in place) by the factor among ``config.hand_scales`` with which it
     holds the object of ``params`` best (gap of its closest contact regions plus penetration, as in the
-    track choice). A hand that holds it at none of them (within `SIZING_REACH_CM`) takes the factor of
-    ``config.far_hand_scales`` closest to 1 with which it does, by a grasp at least `SIZING_REACH_CM`
-    better, or else keeps its size. Run before a stage that optimizes the sizes: the object is then fitted
-    to its mask, and contact and collision, which reach a few millimetres, refine from the nearest grasp."""
+    track choice), plus a prior on the size change of ``config.hand_size_prior`` x ``silhouette_residual``
+    (the object's silhouette loss, see `_object_silhouette_residual`) centimetres per 5 %. A hand that holds
+    it at none of them (plain grasp within `SIZING_REACH_CM`) takes the factor of ``config.far_hand_scales``
+    closest to 1 with which it does, by a grasp at least `SIZING_REACH_CM` better, or else keeps its size.
+    Run before a stage that optimizes the sizes: the object is then fitted to its mask, and contact and
+    collision, which reach a few millimetres, refine from the nearest grasp."""
     from hoFit.fit.interaction_select import grasp_scores
 
     if len(config.hand_scales) < 2 or not params.hand_log_scale:
@@ -291,13 +302,16 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
             contact_regions=regions, touching_regions=config.touching_regions,
             hand_scales=near + far, object_scale=float(state.object_scale),
         )[0]  # (hands, scales)
+        prior_cm = config.hand_size_prior * silhouette_residual
+        prior = _size_change_prior(near, prior_cm).to(scores)
         notes = []
         for log_scale, row in zip(params.hand_log_scale, scores):
-            best, index = row[: len(near)].min(dim=0)
-            far_scores = row[len(near):]
+            near_scores, far_scores = row[: len(near)], row[len(near):]
+            best = near_scores.min()
             holding = ((far_scores <= SIZING_REACH_CM) & (far_scores <= best - SIZING_REACH_CM)).nonzero()
             if float(best) <= SIZING_REACH_CM:
-                factor, score, how = near[int(index)], float(best), ""
+                index = int((near_scores + prior).argmin())
+                factor, score, how = near[index], float(near_scores[index]), ""
             elif len(holding):
                 first = int(holding[0])
                 factor, score, how = far[first], float(far_scores[first]), f", reached from {float(best):.2f} cm"
@@ -306,7 +320,29 @@ def _size_hands(params: FitParameters, layers, object_vertices, base_scale: floa
                 continue
             log_scale.add_(math.log(factor))
             notes.append(f"{float(log_scale.exp()):.3f} (grasp {score:.2f} cm{how})")
-    events.append(f"{where}: hand size factors " + ", ".join(notes))
+    prior_note = f" (size prior {prior_cm:.3f} cm per 5 %)" if prior_cm > 0 else ""
+    events.append(f"{where}: hand size factors " + ", ".join(notes) + prior_note)
+
+
+def _object_silhouette_residual(params, data, layers, object_vertices, object_faces, base_scale: float, settings) -> float:
+    """How well the object of ``params`` matches its masks: the object silhouette term of the stages (mean
+    squared difference between its soft silhouette and its mask over the regions' valid pixels, 0-1). On
+    synth-v1 after stage 1: 0.0003-0.0096 with exact masks, 0.016-0.048 at noise level 2."""
+    from hoFit.fit.losses.image import silhouette_loss
+    from hoFit.render import soft_silhouette
+
+    with torch.no_grad():
+        state = pose_scene(params, layers, object_vertices, base_scale)
+        size = (data.roi_resolution, data.roi_resolution)
+        rendered = soft_silhouette(state.object_vertices, object_faces, data.K_roi, size, settings)
+        return float(silhouette_loss(rendered, data.object_mask_roi, data.object_valid_roi))
+
+
+def _size_change_prior(factors: tuple[float, ...], cm_per_5_percent: float) -> torch.Tensor:
+    """(S,) float64 cost in centimetres of grasp score of scaling a hand by each of ``factors``:
+    ``cm_per_5_percent`` x (ln s / ln 1.05)^2, symmetric in log size (x1.05 and /1.05 cost the same)."""
+    ratios = torch.log(torch.tensor(factors, dtype=torch.float64)) / math.log(1.05)
+    return cm_per_5_percent * ratios.square()
 
 
 def _grasp_points(layers, outputs) -> tuple[list, list, list]:

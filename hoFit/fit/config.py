@@ -210,6 +210,16 @@ class ObjectInitConfig:
             `hoFit.fit.api.SIZING_REACH_CM`). A hand whose palm the object hides can be fitted far off in depth (its
             foreshortening is ambiguous: 14 % too far on synth-v1's v1_11); [] keeps such a hand's size
             (it may be a free hand). Unused where ``hand_scales`` disables the search.
+        hand_size_prior: how much a hand's size factor is held at the size its keypoints gave when it is
+            picked among ``hand_scales`` before a stage that optimizes ``hand_scale``, in proportion to how
+            badly the object matches its masks: the factor s costs hand_size_prior x r x (ln s / ln 1.05)^2
+            centimetres of grasp score, r being the object silhouette term (mean squared difference between
+            its soft silhouette and its mask, 0-1) at that point. Where the masks are noisy the object's pose,
+            and with it the grasp score across the factors, is unreliable: the score is nearly flat and its
+            minimum follows the misplaced object. With exact masks r is small and the grasp decides. On
+            synth-v1 after stage 1, r is 0.0003-0.0096 with exact cues and 0.016-0.048 at noise level 2
+            (6: 0.1-0.3 cm per 5 %). Whether the hand holds the object, and whether a farther factor reaches
+            it, are judged on the plain grasp. 0 disables it.
     """
 
     hypotheses: int = 48
@@ -232,6 +242,7 @@ class ObjectInitConfig:
     far_hand_scales: list[float] = field(
         default_factory=lambda: [0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 1.1, 1.12, 1.14, 1.16, 1.18, 1.2, 1.22, 1.24]
     )
+    hand_size_prior: float = 6.0
 
     def __post_init__(self) -> None:
         limit = self.search_max_faces
@@ -243,6 +254,8 @@ class ObjectInitConfig:
                 raise HoFitError(f"fit.object_init.{name}: size factors must be > 0, got {bad[0]}")
         if not self.hand_scales:
             raise HoFitError("fit.object_init.hand_scales: expected at least one factor ([1.0] disables the search)")
+        if not self.hand_size_prior >= 0:
+            raise HoFitError(f"fit.object_init.hand_size_prior must be >= 0 (0 disables it), got {self.hand_size_prior!r}")
 
 
 def _default_stages() -> list[StageConfig]:

@@ -61,16 +61,41 @@ def test_pose_scene_applies_each_hands_log_scale(posed_hand):
     assert params.groups()["hand_scale"] == []
 
 
-def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_free_hand_keeps_its_size(posed_hand):
+def _size_one_hand(layer, sdf, config, silhouette_residual: float = 0.0) -> tuple[float, list[str]]:
+    """Run the stage-2 size search on one flat hand, palm away from the camera 0.5 m deep (a quarter turn
+    about x: the palmar contact regions hold its deepest point), against the object surface ``sdf``
+    (metres, negative inside). Returns the size factor chosen and the events."""
     from hoFit.fit.api import _size_hands
-    from hoFit.fit.config import ObjectInitConfig
     from hoFit.geometry.rotations import axis_angle_to_matrix
 
-    layer = posed_hand[0]
-    # palm away from the camera (a quarter turn about x): the palmar contact regions hold the deepest point
     orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
-    pca, transl = torch.zeros(1, 6, dtype=torch.float64), torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)
-    deepest = float(layer(global_orient=orient, articulation=pca, transl=transl).vertices[..., 2].max())
+    params = FitParameters(
+        hand_orient=[orient], hand_pca=[torch.zeros(1, 6, dtype=torch.float64)],
+        hand_betas=[torch.zeros(1, 10, dtype=torch.float64)], hand_transl=[torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)],
+        object_rot=matrix_to_rotation_6d(torch.eye(3, dtype=torch.float64)[None]),
+        object_transl=torch.zeros(1, 3, dtype=torch.float64), object_log_scale=torch.zeros(1, dtype=torch.float64),
+        hand_log_scale=[torch.zeros(1, dtype=torch.float64)],
+    )
+    events = []
+    _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, config, events, "s", silhouette_residual)
+    return float(params.hand_log_scale[0].exp()), events
+
+
+def _deepest_palm_point(layer) -> float:
+    """Depth (m) of `_size_one_hand`'s hand at its deepest point."""
+    from hoFit.geometry.rotations import axis_angle_to_matrix
+
+    orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
+    out = layer(global_orient=orient, articulation=torch.zeros(1, 6, dtype=torch.float64),
+                transl=torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64))
+    return float(out.vertices[..., 2].max())
+
+
+def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_free_hand_keeps_its_size(posed_hand):
+    from hoFit.fit.config import ObjectInitConfig
+
+    layer = posed_hand[0]
+    deepest = _deepest_palm_point(layer)
     # (plane factor, far_hand_scales, expected size factor or None: not holding). Just beyond the reach of
     # hand_scales (plane 1.095: 1.21 cm at 1.08), a farther size (1.1: 0.31 cm) must improve the grasp by the
     # reach (1 cm); a bit farther (plane 1.105: 1.78 cm at 1.08, 0.64 cm at 1.1) it does.
@@ -79,16 +104,8 @@ def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_fre
     for plane_factor, far_scales, expected in cases:
         # the object fills the half-space behind the plane z = plane_factor x the hand's deepest point
         sdf = lambda p, z0=plane_factor * deepest: z0 - p[..., 2]  # noqa: E731 (negative inside)
-        params = FitParameters(
-            hand_orient=[orient], hand_pca=[pca], hand_betas=[torch.zeros(1, 10, dtype=torch.float64)],
-            hand_transl=[transl], object_rot=matrix_to_rotation_6d(torch.eye(3, dtype=torch.float64)[None]),
-            object_transl=torch.zeros(1, 3, dtype=torch.float64), object_log_scale=torch.zeros(1, dtype=torch.float64),
-            hand_log_scale=[torch.zeros(1, dtype=torch.float64)],
-        )
-        events = []
         config = ObjectInitConfig(far_hand_scales=far_scales)
-        _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, config, events, "s")
-        factor = float(params.hand_log_scale[0].exp())
+        factor, events = _size_one_hand(layer, sdf, config)
         if expected is not None:  # scaled by plane_factor (a grid value), the palm lies on the plane
             assert factor == pytest.approx(expected, abs=1e-9), events
             assert "kept" not in events[0]
@@ -97,6 +114,40 @@ def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_fre
             assert ("reached" in events[0]) == (plane_factor > max(config.hand_scales)), events
         else:  # beyond the factors' reach: this hand does not hold the object
             assert factor == 1.0 and "not holding" in events[0], events
+
+
+def test_the_hand_size_prior_keeps_the_keypoint_size_where_the_object_fits_its_masks_badly(posed_hand):
+    from hoFit.fit.api import _size_change_prior
+    from hoFit.fit.config import ObjectInitConfig
+
+    # closed form: a 5 % change either way costs the prior's value, 10 % four times it, no change nothing
+    torch.testing.assert_close(
+        _size_change_prior((1.0, 1.05, 1 / 1.05, 1.05**2), 0.2), torch.tensor([0.0, 0.2, 0.2, 0.8], dtype=torch.float64)
+    )
+    layer = posed_hand[0]
+    deepest = _deepest_palm_point(layer)
+    # A surface 0.5 cm beyond the palm that recedes slowly with depth (0.02 cm per cm): every factor holds
+    # it, the larger ones by a hair (1.08 moves the palm 4.6 cm deeper: grasp 0.51 -> 0.42 cm).
+    flat = lambda p: 0.005 + 0.02 * (deepest - p[..., 2])  # noqa: E731
+    config = ObjectInitConfig(hand_size_prior=6.0)
+    # an object that matches its masks (silhouette residual 0.001: 0.006 cm per 5 %) lets the grasp decide
+    exact, events = _size_one_hand(layer, flat, config, silhouette_residual=0.001)
+    assert exact == pytest.approx(1.08, abs=1e-9), events
+    assert _size_one_hand(layer, flat, ObjectInitConfig(hand_size_prior=0.0), silhouette_residual=0.05)[0] == pytest.approx(1.08)
+    # one that matches them badly (0.035, as at noise level 2: 0.21 cm per 5 %, 0.52 cm for 1.08) keeps the
+    # keypoints' size for 0.09 cm of grasp
+    noisy, events = _size_one_hand(layer, flat, config, silhouette_residual=0.035)
+    assert noisy == pytest.approx(1.0, abs=1e-9), events
+    assert "size prior 0.210 cm per 5 %" in events[0], events
+    # a steep surface (a clear grasp minimum at 1.04) still wins over that prior
+    plane = lambda p: 1.04 * deepest - p[..., 2]  # noqa: E731
+    assert _size_one_hand(layer, plane, config, silhouette_residual=0.035)[0] == pytest.approx(1.04, abs=1e-9)
+    # whether the hand holds the object is judged on the plain grasp: with a huge prior the size stays, and
+    # the hand is reported holding at its plain best (0 cm at 1.04) rather than "not holding"
+    factor, events = _size_one_hand(layer, plane, config, silhouette_residual=10.0)
+    assert factor == pytest.approx(1.0, abs=1e-9) and "not holding" not in events[0] and "reached" not in events[0], events
+    with pytest.raises(Exception, match="hand_size_prior"):
+        ObjectInitConfig(hand_size_prior=-0.1)
 
 
 def test_the_object_rotation_can_have_its_own_learning_rate():
