@@ -61,17 +61,29 @@ def test_pose_scene_applies_each_hands_log_scale(posed_hand):
     assert params.groups()["hand_scale"] == []
 
 
-def _size_one_hand(layer, sdf, config, silhouette_residual: float = 0.0) -> tuple[float, list[str]]:
-    """Run the stage-2 size search on one flat hand, palm away from the camera 0.5 m deep (a quarter turn
-    about x: the palmar contact regions hold its deepest point), against the object surface ``sdf``
-    (metres, negative inside). Returns the size factor chosen and the events."""
-    from hoFit.fit.api import _size_hands
+def _palm_away_pose() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One frame of a flat hand, palm away from the camera 0.5 m deep (a quarter turn about x: the palmar
+    contact regions hold its deepest point): (1, 6) orientation, (1, 6) PCA articulation, (1, 3) translation."""
     from hoFit.geometry.rotations import axis_angle_to_matrix
 
     orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
+    return orient, torch.zeros(1, 6, dtype=torch.float64), torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)
+
+
+def _deepest_palm_point(layer) -> float:
+    """Depth (m) of the `_palm_away_pose` hand at its deepest point."""
+    orient, pca, transl = _palm_away_pose()
+    return float(layer(global_orient=orient, articulation=pca, transl=transl).vertices[..., 2].max())
+
+
+def _size_one_hand(layer, sdf, config, silhouette_residual: float = 0.0) -> tuple[float, list[str]]:
+    """Run the stage-2 size search on the `_palm_away_pose` hand against the object surface ``sdf`` (metres,
+    negative inside). Returns the size factor chosen and the events."""
+    from hoFit.fit.api import _size_hands
+
+    orient, pca, transl = _palm_away_pose()
     params = FitParameters(
-        hand_orient=[orient], hand_pca=[torch.zeros(1, 6, dtype=torch.float64)],
-        hand_betas=[torch.zeros(1, 10, dtype=torch.float64)], hand_transl=[torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64)],
+        hand_orient=[orient], hand_pca=[pca], hand_betas=[torch.zeros(1, 10, dtype=torch.float64)], hand_transl=[transl],
         object_rot=matrix_to_rotation_6d(torch.eye(3, dtype=torch.float64)[None]),
         object_transl=torch.zeros(1, 3, dtype=torch.float64), object_log_scale=torch.zeros(1, dtype=torch.float64),
         hand_log_scale=[torch.zeros(1, dtype=torch.float64)],
@@ -79,16 +91,6 @@ def _size_one_hand(layer, sdf, config, silhouette_residual: float = 0.0) -> tupl
     events = []
     _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, config, events, "s", silhouette_residual)
     return float(params.hand_log_scale[0].exp()), events
-
-
-def _deepest_palm_point(layer) -> float:
-    """Depth (m) of `_size_one_hand`'s hand at its deepest point."""
-    from hoFit.geometry.rotations import axis_angle_to_matrix
-
-    orient = matrix_to_rotation_6d(axis_angle_to_matrix(torch.tensor([[-math.pi / 2, 0.0, 0.0]], dtype=torch.float64)))
-    out = layer(global_orient=orient, articulation=torch.zeros(1, 6, dtype=torch.float64),
-                transl=torch.tensor([[0.0, 0.0, 0.5]], dtype=torch.float64))
-    return float(out.vertices[..., 2].max())
 
 
 def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_free_hand_keeps_its_size(posed_hand):
@@ -117,6 +119,7 @@ def test_hands_are_sized_to_hold_the_object_reaching_further_if_needed_and_a_fre
 
 
 def test_the_hand_size_prior_keeps_the_keypoint_size_where_the_object_fits_its_masks_badly(posed_hand):
+    from hoFit.errors import HoFitError
     from hoFit.fit.api import _size_change_prior
     from hoFit.fit.config import ObjectInitConfig
 
@@ -146,7 +149,7 @@ def test_the_hand_size_prior_keeps_the_keypoint_size_where_the_object_fits_its_m
     # the hand is reported holding at its plain best (0 cm at 1.04) rather than "not holding"
     factor, events = _size_one_hand(layer, plane, config, silhouette_residual=10.0)
     assert factor == pytest.approx(1.0, abs=1e-9) and "not holding" not in events[0] and "reached" not in events[0], events
-    with pytest.raises(Exception, match="hand_size_prior"):
+    with pytest.raises(HoFitError, match="hand_size_prior must be >= 0"):
         ObjectInitConfig(hand_size_prior=-0.1)
 
 
