@@ -19,7 +19,17 @@ from hoFit.render.settings import SilhouetteSettings
 
 __all__ = ["ObjectOptions", "Config", "PRESET_DIR", "list_presets", "load_config"]
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _preset_dir() -> Path:
+    """The presets: ``hoFit/presets`` inside an installed package, a link to the repository's ``configs/``
+    in a checkout (or that folder itself where the checkout has no symbolic links)."""
+    package = Path(__file__).resolve().parents[1]
+    inside = package / "presets"
+    return inside if inside.is_dir() else package.parent / "configs"
+
+
+PRESET_DIR = _preset_dir()
 
 
 @dataclass
@@ -57,7 +67,7 @@ class Config:
 
 
 def list_presets() -> list[str]:
-    """Names of the preset files in ``configs/``."""
+    """Names of the preset files in `PRESET_DIR` (the repository's ``configs/``)."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
@@ -69,7 +79,7 @@ def _preset_path(preset: str) -> Path:
     if candidate.is_file():
         return candidate
     raise HoFitError(
-        f"preset '{preset}' not found: expected configs/{preset}.yaml in {PRESET_DIR} "
+        f"preset '{preset}' not found: expected {preset}.yaml in {PRESET_DIR} (the repository's configs/) "
         f"(available: {', '.join(list_presets()) or 'none'}) or a path to a YAML file"
     )
 
