@@ -16,20 +16,11 @@ from hoFit.errors import HoFitError
 from hoFit.fit.config import FitConfig
 from hoFit.models.hand.config import HandConfig
 from hoFit.render.settings import SilhouetteSettings
+from hoFit.utils.resources import package_folder
 
 __all__ = ["ObjectOptions", "Config", "PRESET_DIR", "list_presets", "load_config"]
 
-
-
-def _preset_dir() -> Path:
-    """The presets: ``hoFit/presets`` inside an installed package, a link to the repository's ``configs/``
-    in a checkout (or that folder itself where the checkout has no symbolic links)."""
-    package = Path(__file__).resolve().parents[1]
-    inside = package / "presets"
-    return inside if inside.is_dir() else package.parent / "configs"
-
-
-PRESET_DIR = _preset_dir()
+PRESET_DIR = package_folder("presets", "configs")
 
 
 @dataclass

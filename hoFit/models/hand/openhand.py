@@ -691,13 +691,10 @@ def _save_compact(data: HandModelData, path: Path) -> Path:
 
 
 def default_asset_path() -> Path:
-    """Where the package keeps the asset: ``hoFit/assets/hands/openhand_right.npz``, in a checkout a link to
-    the repository's ``assets/`` (or that folder itself where the checkout has no symbolic links)."""
-    import hoFit
+    """Where the package keeps the asset: ``hoFit/assets/hands/openhand_right.npz`` (see `package_folder`)."""
+    from hoFit.utils.resources import package_folder
 
-    package = Path(hoFit.__file__).resolve().parent
-    folder = package / "assets" if (package / "assets").is_dir() else package.parent / "assets"
-    return folder / "hands" / "openhand_right.npz"
+    return package_folder("assets") / "hands" / "openhand_right.npz"
 
 
 def _cache_dir() -> Path:
