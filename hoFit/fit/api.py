@@ -8,6 +8,7 @@ and the stages already done.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import time
@@ -184,13 +185,10 @@ def fit_clip(
             continue
         phase.start(stage.name)
         if "hand_scale" in stage.optimize:
-            sizing = fit_cfg.object_init
-            residual = 0.0
-            if sizing.hand_size_prior > 0 and len(sizing.hand_scales) > 1:
-                residual = _object_silhouette_residual(
-                    params, data, layers, object_vertices, object_faces, base_scale, config.silhouette
-                )
-            _size_hands(params, layers, object_vertices, base_scale, sdf, sizing, events, stage.name, residual)
+            residual = functools.partial(
+                _object_silhouette_residual, faces=object_faces, data=data, settings=config.silhouette
+            )
+            _size_hands(params, layers, object_vertices, base_scale, sdf, fit_cfg.object_init, events, stage.name, residual)
         losses[stage.name] = run_stage(
             stage, params, data, layers, object_vertices, object_faces, sdf, base_scale, config.silhouette,
             fit_cfg.keypoint_robust_sigma, fit_cfg.contact_distance, fit_cfg.keypoint_normalizer,
@@ -277,12 +275,13 @@ SIZING_REACH_CM = 1.0
 
 def _size_hands(
     params: FitParameters, layers, object_vertices, base_scale: float, sdf, config, events, where: str,
-    silhouette_residual: float = 0.0,
+    silhouette_residual: Callable[[torch.Tensor], float] | None = None,
 ) -> None:
     """Multiply each hand's size factor (in place) by the factor among ``config.hand_scales`` with which it
     holds the object of ``params`` best (gap of its closest contact regions plus penetration, as in the
-    track choice), plus a prior on the size change of ``config.hand_size_prior`` x ``silhouette_residual``
-    (the object's silhouette loss, see `_object_silhouette_residual`) centimetres per 5 %. A hand that holds
+    track choice), plus a prior on the size change of ``config.hand_size_prior`` x r centimetres per 5 %,
+    r = ``silhouette_residual(posed object vertices)`` (the object's silhouette loss, see
+    `_object_silhouette_residual`; evaluated only where the prior is on, None: no prior). A hand that holds
     it at none of them (plain grasp within `SIZING_REACH_CM`) takes the factor of ``config.far_hand_scales``
     closest to 1 with which it does, by a grasp at least `SIZING_REACH_CM` better, or else keeps its size.
     Run before a stage that optimizes the sizes: the object is then fitted to its mask, and contact and
@@ -302,7 +301,9 @@ def _size_hands(
             contact_regions=regions, touching_regions=config.touching_regions,
             hand_scales=near + far, object_scale=float(state.object_scale),
         )[0]  # (hands, scales)
-        prior_cm = config.hand_size_prior * silhouette_residual
+        prior_cm = 0.0
+        if config.hand_size_prior > 0 and silhouette_residual is not None:
+            prior_cm = config.hand_size_prior * silhouette_residual(state.object_vertices)
         prior = _size_change_prior(near, prior_cm).to(scores)
         notes = []
         for log_scale, row in zip(params.hand_log_scale, scores):
@@ -324,17 +325,17 @@ def _size_hands(
     events.append(f"{where}: hand size factors " + ", ".join(notes) + prior_note)
 
 
-def _object_silhouette_residual(params, data, layers, object_vertices, object_faces, base_scale: float, settings) -> float:
-    """How well the object of ``params`` matches its masks: the object silhouette term of the stages (mean
-    squared difference between its soft silhouette and its mask over the regions' valid pixels, 0-1). On
-    synth-v1 after stage 1: 0.0003-0.0096 with exact masks, 0.016-0.048 at noise level 2."""
+def _object_silhouette_residual(vertices: torch.Tensor, faces: torch.Tensor, data, settings) -> float:
+    """How well the posed object (``vertices``: (T, V, 3), camera frame) matches its masks: the object
+    silhouette term of the stages (mean squared difference between its soft silhouette and its mask over the
+    regions' valid pixels, 0-1). On synth-v1 after stage 1: 0.0003-0.0096 with exact masks, 0.016-0.048 at
+    noise level 2."""
     from hoFit.fit.losses.image import silhouette_loss
     from hoFit.render import soft_silhouette
 
     with torch.no_grad():
-        state = pose_scene(params, layers, object_vertices, base_scale)
         size = (data.roi_resolution, data.roi_resolution)
-        rendered = soft_silhouette(state.object_vertices, object_faces, data.K_roi, size, settings)
+        rendered = soft_silhouette(vertices, faces, data.K_roi, size, settings)
         return float(silhouette_loss(rendered, data.object_mask_roi, data.object_valid_roi))
 
 

@@ -78,7 +78,8 @@ def _deepest_palm_point(layer) -> float:
 
 def _size_one_hand(layer, sdf, config, silhouette_residual: float = 0.0) -> tuple[float, list[str]]:
     """Run the stage-2 size search on the `_palm_away_pose` hand against the object surface ``sdf`` (metres,
-    negative inside). Returns the size factor chosen and the events."""
+    negative inside), the object matching its masks with ``silhouette_residual``. Returns the size factor
+    chosen and the events."""
     from hoFit.fit.api import _size_hands
 
     orient, pca, transl = _palm_away_pose()
@@ -89,7 +90,9 @@ def _size_one_hand(layer, sdf, config, silhouette_residual: float = 0.0) -> tupl
         hand_log_scale=[torch.zeros(1, dtype=torch.float64)],
     )
     events = []
-    _size_hands(params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, config, events, "s", silhouette_residual)
+    _size_hands(
+        params, [layer], torch.zeros(4, 3, dtype=torch.float64), 1.0, sdf, config, events, "s", lambda _: silhouette_residual
+    )
     return float(params.hand_log_scale[0].exp()), events
 
 

@@ -122,12 +122,12 @@ def test_the_object_silhouette_residual_is_the_stages_term_and_grows_off_the_mas
     from hoFit.fit.problem import compute_losses, pose_scene
 
     clip, data, layer, vertices, faces, params, settings = held_mug
-    at_truth = _object_silhouette_residual(params, data, [layer], vertices, faces, 1.0, settings)
     state = pose_scene(params, [layer], vertices, 1.0)
+    at_truth = _object_silhouette_residual(state.object_vertices, faces, data, settings)
     term = compute_losses(state, params, data, [layer], faces, None, {"object_silhouette": 1.0}, settings, None, 0.005, 1.0)
     assert at_truth == pytest.approx(float(term["object_silhouette"]), rel=1e-12)
     knocked = FitParameters(**{**vars(params), "object_rot": params.object_rot.clone()})
     _knock(knocked, 2)
-    off = _object_silhouette_residual(knocked, data, [layer], vertices, faces, 1.0, settings)
+    off = _object_silhouette_residual(pose_scene(knocked, [layer], vertices, 1.0).object_vertices, faces, data, settings)
     # the soft silhouette's band leaves 0.002 at the true poses; one frame of four turned by 60 degrees: 0.012
     assert at_truth < 0.005 and off > 4 * at_truth
