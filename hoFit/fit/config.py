@@ -172,6 +172,10 @@ class ObjectInitConfig:
         refine_top: best tracks (by mean mask IoU) refined at ``refine_resolution``.
         refine_iterations: Adam steps of the refinement.
         refine_resolution: pixels.
+        turn_top: the best this many tracks of the search are also refined turned by 180 degrees about each of
+            the template's three principal axes (`hoFit.fit.init_object.half_turns`), as three more tracks
+            each: a mug whose handle the search put on the far side, or a bottle it put upside down, sits in
+            a basin that the refinement cannot leave, next to the right one. 0 refines the best tracks only.
         search_max_faces: the search of every hypothesis at ``resolution`` renders the template decimated to
             at most this many faces (the refinement renders the whole template), for speed: its cost grows
             with the faces rendered. None renders the whole template throughout. On synth-v1 with exact cues
@@ -229,6 +233,7 @@ class ObjectInitConfig:
     refine_top: int = 8
     refine_iterations: int = 40
     refine_resolution: int = 80
+    turn_top: int = 0
     search_max_faces: int | None = None
     lr: float = 0.01
     smoothness: float = 10.0
@@ -254,6 +259,8 @@ class ObjectInitConfig:
                 raise HoFitError(f"fit.object_init.{name}: size factors must be > 0, got {bad[0]}")
         if not self.hand_scales:
             raise HoFitError("fit.object_init.hand_scales: expected at least one factor ([1.0] disables the search)")
+        if isinstance(self.turn_top, bool) or not isinstance(self.turn_top, int) or self.turn_top < 0:
+            raise HoFitError(f"fit.object_init.turn_top must be an integer >= 0 (0 disables it), got {self.turn_top!r}")
         if not self.hand_size_prior >= 0:
             raise HoFitError(f"fit.object_init.hand_size_prior must be >= 0 (0 disables it), got {self.hand_size_prior!r}")
 

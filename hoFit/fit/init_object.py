@@ -21,7 +21,7 @@ from hoFit.fit.losses.image import silhouette_errors
 from hoFit.fit.targets import crop_images, matched_mask_targets, square_rois
 from hoFit.geometry.rotations import matrix_to_rotation_6d, random_rotations, rotation_6d_to_matrix, spread_rotations
 
-__all__ = ["HandContact", "ObjectInit", "translation_from_box", "initialize_object"]
+__all__ = ["HandContact", "ObjectInit", "half_turns", "translation_from_box", "initialize_object"]
 
 
 @dataclass
@@ -107,6 +107,50 @@ class HandContact:
             self.regions, self.touching_regions,
         )
         return self.weight * 100.0 * value.view(N, T)
+
+
+def half_turns(vertices: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotations by 180 degrees about a template's three principal axes, and the centre they turn about.
+
+    Boxes, bottles, cans and mugs are nearly symmetric under these turns: a silhouette search that ends
+    in the wrong one of such poses (a mug's handle on the far side, a bottle upside down) has a close
+    rival that a local optimizer cannot reach from there. The axes are those of the surface's second
+    moment (area-weighted, so that a finely meshed part does not tilt them), about its centroid.
+
+    Args:
+        vertices: (V, 3) template vertices. faces: (F, 3) long.
+
+    Returns:
+        turns: (3, 3, 3) rotations ``2 a a^T - I`` about the unit principal axes ``a`` through the centre,
+            the axis of the smallest spread first.
+        centre: (3,) the surface's centroid.
+    """
+    corners = vertices[faces]  # (F, 3, 3)
+    area = torch.linalg.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]).norm(dim=-1) / 2
+    total = corners.sum(dim=1)  # (F, 3): a + b + c
+    centre = (area[:, None] * total).sum(dim=0) / (3.0 * area.sum())
+    # a triangle's integral of p p^T over its area: A / 12 (a a^T + b b^T + c c^T + s s^T), s = a + b + c
+    moment = corners.transpose(1, 2) @ corners + total[:, :, None] * total[:, None, :]
+    second = (area[:, None, None] * moment).sum(dim=0) / (12.0 * area.sum()) - torch.outer(centre, centre)
+    _, axes = torch.linalg.eigh(second)  # columns: unit principal axes
+    axes = axes.T  # (3, 3): one axis per row
+    eye = torch.eye(3, dtype=vertices.dtype, device=vertices.device)
+    return 2.0 * axes[:, :, None] * axes[:, None, :] - eye, centre
+
+
+def _turned_tracks(rot6d, transl, base, turns, centre):
+    """Every track of (N, T) relative rotations ``rot6d`` (6D) and translations ``transl`` (N, T, 3) turned by
+    each of ``turns`` (K, 3, 3) in the object's frame about ``centre`` (3,), which stays in place.
+    ``base``: (T, 3, 3) or None, as in `_fit_tracks`. Returns (N * K, T, 6) and (N * K, T, 3), track-major."""
+    N, T = rot6d.shape[:2]
+    K = turns.shape[0]
+    relative = rotation_6d_to_matrix(rot6d)  # (N, T, 3, 3)
+    absolute = relative if base is None else base[None] @ relative
+    turned = relative[:, None] @ turns[None, :, None]  # (N, K, T, 3, 3)
+    # R x + t with R -> R F keeps the centre c where it was: t' = t + R (c - F c)
+    shift = centre[None] - turns @ centre  # (K, 3)
+    moved = transl[:, None] + torch.einsum("ntij,kj->nkti", absolute, shift)  # (N, K, T, 3)
+    return matrix_to_rotation_6d(turned).reshape(N * K, T, 6), moved.reshape(N * K, T, 3)
 
 
 # Adam step size of a track's log depth factor: about 1 % of the depth per step, whatever the clip's length.
@@ -289,9 +333,17 @@ def initialize_object(
     scores = (iou * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
     top = scores.argsort(descending=True)[: max(1, min(config.refine_top, H))]
 
+    rot6d_top, transl_top = rot6d[top], transl[top]
+    if config.turn_top > 0:  # the best tracks' half-turned rivals are refined beside them
+        turns, centre = half_turns(vertices, faces)
+        k = min(int(config.turn_top), len(top))
+        turned_rot6d, turned_transl = _turned_tracks(rot6d_top[:k], transl_top[:k], base, turns, centre)
+        rot6d_top = torch.cat([rot6d_top, turned_rot6d])
+        transl_top = torch.cat([transl_top, turned_transl])
+
     K_high, target_high, valid_high = prepare(config.refine_resolution)
     rot6d_top, transl_top, iou_top = _fit_tracks(
-        vertices, faces, rot6d[top], transl[top], K_high, target_high, valid_high,
+        vertices, faces, rot6d_top, transl_top, K_high, target_high, valid_high,
         config.refine_iterations, config.lr * 0.5, config.smoothness, settings, config.refine_resolution, base, hand,
         config.track_depth_factor,
     )

@@ -345,3 +345,129 @@ def test_noise_depth_factor_is_one_for_exact_keypoints():
     T = projected.shape[0]
     factor = noise_depth_factor(layer, init, projected, torch.ones(T, 21), torch.ones(T, dtype=torch.bool), K, config, 45, 0)
     assert factor == 1.0  # no residual: nothing to simulate
+
+
+@pytest.mark.parametrize("dense_side", [False, True])
+def test_half_turns_turn_a_box_onto_itself_about_its_three_axes(dense_side):
+    """Whatever the meshing: with one side of the box meshed a hundred times finer the vertices' mean and
+    spread move towards it, the surface's do not."""
+    import trimesh
+
+    from hoFit.fit.init_object import half_turns
+
+    mesh = trimesh.creation.box(extents=(0.2, 0.1, 0.05))
+    vertices, faces = mesh.vertices, mesh.faces
+    if dense_side:
+        for _ in range(5):  # split the +x side's triangles again and again
+            side = (vertices[faces][:, :, 0] > 0.099).all(axis=1)
+            vertices, faces = trimesh.remesh.subdivide(vertices, faces, face_index=side.nonzero()[0])
+        assert len(vertices) > 100
+    rotation = axis_angle_to_matrix(torch.tensor([0.3, -0.7, 0.4], dtype=torch.float64))
+    centre = torch.tensor([0.02, -0.01, 0.3], dtype=torch.float64)
+    vertices = torch.as_tensor(vertices) @ rotation.T + centre
+    corners = torch.as_tensor(mesh.vertices) @ rotation.T + centre
+    turns, found_centre = half_turns(vertices, torch.as_tensor(faces))
+    torch.testing.assert_close(found_centre, centre)
+    eye = torch.eye(3, dtype=torch.float64)
+    # principal axes by increasing spread: the box's 5, 10 and 20 cm sides
+    for turn, axis in zip(turns, rotation.T.flip(0)):
+        torch.testing.assert_close(turn, 2.0 * torch.outer(axis, axis) - eye)
+        torch.testing.assert_close(turn @ turn, eye)
+        assert float(torch.linalg.det(turn)) == pytest.approx(1.0)
+        turned = (corners - centre) @ turn.T + centre  # the box's corners land on its corners
+        assert float(torch.cdist(turned, corners).min(dim=1).values.max()) < 1e-12
+
+
+@pytest.mark.parametrize("with_base", [False, True])
+def test_turned_tracks_turn_the_object_in_its_frame_about_a_fixed_centre(with_base):
+    from hoFit.fit.init_object import _turned_tracks
+    from hoFit.geometry.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+
+    generator = torch.Generator().manual_seed(0)
+    N, T = 2, 3
+    relative = axis_angle_to_matrix(torch.randn(N, T, 3, generator=generator, dtype=torch.float64))
+    transl = torch.randn(N, T, 3, generator=generator, dtype=torch.float64)
+    base = axis_angle_to_matrix(torch.randn(T, 3, generator=generator, dtype=torch.float64)) if with_base else None
+    axes = axis_angle_to_matrix(torch.randn(3, generator=generator, dtype=torch.float64))
+    turns = 2.0 * axes[:, :, None] * axes[:, None, :] - torch.eye(3, dtype=torch.float64)
+    centre = torch.randn(3, generator=generator, dtype=torch.float64)
+    rot6d, moved = _turned_tracks(matrix_to_rotation_6d(relative), transl, base, turns, centre)
+    assert rot6d.shape == (N * 3, T, 6) and moved.shape == (N * 3, T, 3)
+    absolute = relative if base is None else base @ relative
+    for n in range(N):
+        for k in range(3):
+            i = n * 3 + k  # track-major
+            turned = rotation_6d_to_matrix(rot6d[i])
+            turned = turned if base is None else base @ turned
+            torch.testing.assert_close(turned, absolute[n] @ turns[k])
+            # the centre stays where it was; a point off the centre goes to where its turned twin was
+            torch.testing.assert_close(turned @ centre + moved[i], absolute[n] @ centre + transl[n])
+            point = centre + turns[k] @ torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)
+            torch.testing.assert_close(
+                turned @ point + moved[i], absolute[n] @ (centre + torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)) + transl[n]
+            )
+
+
+def _mug_scene(rotation: torch.Tensor, T: int = 2):
+    """A mug-like object (a 8 x 8 x 12 cm body with a handle on one side) at about 0.5 m, seen by a 160x120
+    camera in T frames at ``rotation`` (3, 3): vertices, faces and the `initialize_object` cues."""
+    import trimesh
+
+    from hoFit.fit.targets import mask_signed_distance
+    from hoFit.render import SilhouetteSettings, soft_silhouette
+
+    body = trimesh.creation.box(extents=(0.08, 0.08, 0.12))
+    handle = trimesh.creation.box(extents=(0.03, 0.02, 0.07))
+    handle.apply_translation((0.055, 0.0, 0.0))
+    mesh = trimesh.util.concatenate([body, handle])
+    vertices = torch.as_tensor(mesh.vertices, dtype=torch.float64)
+    faces = torch.as_tensor(mesh.faces, dtype=torch.long)
+    K = torch.tensor([[200.0, 0.0, 80.0], [0.0, 200.0, 60.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    transl = torch.tensor([[0.0, 0.0, 0.5], [0.01, 0.005, 0.5]], dtype=torch.float64)[:T]
+    posed = vertices[None] @ rotation.T + transl[:, None]
+    masks = soft_silhouette(posed, faces, K, (120, 160), SilhouetteSettings()) > 0.5
+    ys, xs = torch.meshgrid(torch.arange(120), torch.arange(160), indexing="ij")
+    boxes = torch.stack([
+        torch.tensor([xs[m].min(), ys[m].min(), xs[m].max() + 1, ys[m].max() + 1], dtype=torch.float64) for m in masks
+    ])
+    distance = mask_signed_distance(masks.numpy()).to(torch.float64)
+    return vertices, faces, distance, torch.ones_like(masks), boxes, torch.ones(T, dtype=torch.bool), K
+
+
+@pytest.mark.parametrize("turn_top", [0, 1])
+def test_object_refinement_with_half_turns_puts_a_handle_left_on_the_far_side_right(monkeypatch, turn_top):
+    """The search's only track is the true pose turned by 180 degrees about the mug's height (handle on the
+    far side; the search is skipped). Refined alone it stays more than 120 degrees off; refined beside its
+    half-turned rivals, the rival that is the true pose wins on mask IoU. Errors are taken up to the mug's
+    own symmetry (the half turn about its handle's direction)."""
+    import hoFit.fit.init_object as init_object
+    from hoFit.fit.config import ObjectInitConfig
+    from hoFit.geometry.rotations import rotation_angle_between
+
+    truth = axis_angle_to_matrix(torch.tensor([1.5, 0.0, 0.0], dtype=torch.float64))
+    scene = _mug_scene(truth)
+    turns, _ = init_object.half_turns(scene[0], scene[1])
+    about_height, about_handle = int(torch.argmax(turns[:, 2, 2])), int(torch.argmax(turns[:, 0, 0]))
+    start = truth @ turns[about_height]
+    monkeypatch.setattr(init_object, "random_rotations", lambda n, generator=None, dtype=torch.float32: start[None].to(dtype))
+    refine = init_object._fit_tracks
+    tracks = []
+
+    def skip_search(vertices, faces, rot6d, transl, *args, **kwargs):
+        tracks.append(rot6d.shape[0])
+        if len(tracks) == 1:  # the search: its track stays where it started
+            return rot6d, transl, torch.ones(rot6d.shape[:2], dtype=transl.dtype)
+        return refine(vertices, faces, rot6d, transl, *args, **kwargs)
+
+    monkeypatch.setattr(init_object, "_fit_tracks", skip_search)
+    result = init_object.initialize_object(*scene, ObjectInitConfig(hypotheses=1, refine_top=1, turn_top=turn_top))
+    error = torch.minimum(
+        rotation_angle_between(result.rotation, truth[None]), rotation_angle_between(result.rotation, (truth @ turns[about_handle])[None])
+    ).max() * 180.0 / torch.pi
+    assert tracks == [1, 1 + 3 * turn_top] and len(result.candidate_scores) == 1 + 3 * turn_top
+    if turn_top:
+        assert float(error) < 10.0
+    else:
+        assert float(error) > 120.0
+    with pytest.raises(HoFitError, match="turn_top must be an integer >= 0"):
+        ObjectInitConfig(turn_top=-1)
