@@ -5,7 +5,8 @@ object mask. hoFit makes this cheap: every hypothesis is one *track* (its rotati
 the frames of a track are optimized together with a smoothness term, optionally with a shared depth
 factor), the translation of each hypothesis and frame starts from a closed form (depth from the
 template's projected size against the box), all tracks are scored at a low resolution in one batch, and
-only the best few are refined at a higher one.
+only the best few are refined at a higher one, together with the best one turned by 180 degrees about
+each of the template's principal axes (`half_turns`), which no local step reaches.
 The refined tracks are returned best first (by mean mask IoU); the fitter may break near-ties with the
 hand (see `hoFit.fit.interaction_select`).
 """

@@ -349,7 +349,7 @@ def test_noise_depth_factor_is_one_for_exact_keypoints():
 
 @pytest.mark.parametrize("dense_side", [False, True])
 def test_half_turns_turn_a_box_onto_itself_about_its_three_axes(dense_side):
-    """Whatever the meshing: with one side of the box meshed a hundred times finer the vertices' mean and
+    """Whatever the meshing: with one side of the box meshed a thousand times finer the vertices' mean and
     spread move towards it, the surface's do not."""
     import trimesh
 
@@ -409,7 +409,7 @@ def test_turned_tracks_turn_the_object_in_its_frame_about_a_fixed_centre(with_ba
 
 
 def _mug_scene(rotation: torch.Tensor, T: int = 2):
-    """A mug-like object (a 8 x 8 x 12 cm body with a handle on one side) at about 0.5 m, seen by a 160x120
+    """A mug-like object (an 8 x 8 x 12 cm body with a handle on one side) at about 0.5 m, seen by a 160x120
     camera in T frames at ``rotation`` (3, 3): vertices, faces and the `initialize_object` cues."""
     import trimesh
 
