@@ -177,8 +177,8 @@ class ObjectInitConfig:
             each: a mug whose handle the search put on the far side, or a bottle it put upside down, sits in
             a basin that the refinement cannot leave, next to the right one. 0 refines the best tracks only.
             On synth-v1 (2-core CPU) 1 changed 4 of 12 exact fits (joint error 1.26 -> 1.20 cm, ADD-S 0.75
-            -> 0.70 cm on the mean) and left noise level 2 as it was on the mean (36 fits: joint error 2.84
-            -> 2.86 cm, symmetry-aware rotation 57.0 -> 49.6 degrees), for 1-3 s more per clip (README).
+            -> 0.70 cm on the mean) and left noise level 2 as it was within chance (six draws, 72 fits:
+            joint error 2.84 -> 2.86 and 2.55 -> 2.50 cm), for 1-3 s more per clip (README).
         search_max_faces: the search of every hypothesis at ``resolution`` renders the template decimated to
             at most this many faces (the refinement renders the whole template), for speed: its cost grows
             with the faces rendered. None renders the whole template throughout. On synth-v1 with exact cues
