@@ -110,6 +110,12 @@ class HandContact:
         return self.weight * 100.0 * value.view(N, T)
 
 
+def _object_rotations(relative: torch.Tensor, base: torch.Tensor | None) -> torch.Tensor:
+    """(N, T, 3, 3) object rotations of tracks whose rotations ``relative`` (N, T, 3, 3) are relative to the
+    hand's ``base`` (T, 3, 3) (object rotation = base @ relative), or absolute where ``base`` is None."""
+    return relative if base is None else base[None] @ relative
+
+
 def half_turns(vertices: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rotations by 180 degrees about a template's three principal axes, and the centre they turn about.
 
@@ -146,7 +152,7 @@ def _turned_tracks(rot6d, transl, base, turns, centre):
     N, T = rot6d.shape[:2]
     K = turns.shape[0]
     relative = rotation_6d_to_matrix(rot6d)  # (N, T, 3, 3)
-    absolute = relative if base is None else base[None] @ relative
+    absolute = _object_rotations(relative, base)
     turned = relative[:, None] @ turns[None, :, None]  # (N, K, T, 3, 3)
     # R x + t with R -> R F keeps the centre c where it was: t' = t + R (c - F c)
     shift = centre[None] - turns @ centre  # (K, 3)
@@ -188,8 +194,7 @@ def _fit_tracks(
     valid_all = valid[None].expand(N, T, resolution, resolution).to(target.dtype)
 
     def absolute(r6):
-        rotation = rotation_6d_to_matrix(r6)
-        return rotation if base is None else base[None] @ rotation
+        return _object_rotations(rotation_6d_to_matrix(r6), base)
 
     def render(r6, tr):
         rotation = absolute(r6).reshape(N * T, 3, 3)
@@ -319,7 +324,7 @@ def initialize_object(
     K_low, target_low, valid_low = prepare(config.resolution)
     base = None if hand_rotations is None else hand_rotations.to(dtype)
     rot_rel = rotations[:, None].expand(H, T, 3, 3)
-    rot_all = rot_rel if base is None else base[None] @ rot_rel
+    rot_all = _object_rotations(rot_rel, base)
     transl = translation_from_box(vertices, rot_all.reshape(H * T, 3, 3), boxes.repeat(H, 1), K).view(H, T, 3)
     if base is not None and hand_positions is not None and T > 1:
         transl = _hand_relative_translation(transl, base, hand_positions.to(dtype), present)
@@ -351,9 +356,7 @@ def initialize_object(
     refined_scores = (iou_top * weight).sum(dim=1) / weight.sum().clamp(min=1.0)
     order = refined_scores.argsort(descending=True)
     best = int(order[0])
-    absolute = rotation_6d_to_matrix(rot6d_top)
-    if base is not None:
-        absolute = base[None] @ absolute
+    absolute = _object_rotations(rotation_6d_to_matrix(rot6d_top), base)
     return ObjectInit(
         rotation=absolute[best],
         translation=transl_top[best],
